@@ -1,0 +1,45 @@
+# Broadcast Console: `make run` starts everything, `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Tests run on PostgreSQL and the real Redis (override with env).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+PORT ?= 8000
+
+.PHONY: run test install services lint bench clean
+
+$(VENV)/.installed: requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -r requirements.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	@bash scripts/services.sh redis
+	@$(PY) manage.py migrate --noinput -v0
+	@$(PY) manage.py seed_demo
+	@$(PY) manage.py ensure_superuser
+	@echo ""
+	@echo "  Broadcast Console: http://127.0.0.1:$(PORT)/admin/   (Ctrl-C stops web, worker and beat)"
+	@echo ""
+	@PORT=$(PORT) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho -f Procfile.dev start
+
+services:
+	@bash scripts/services.sh all
+
+test: install services
+	@bash scripts/browser.sh
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: install services
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/import.py
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3*

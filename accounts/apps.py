@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _sync_roles(sender, **kwargs):
+    from .roles import sync_roles
+
+    sync_roles()
+
+
+class AccountsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "accounts"
+    verbose_name = "Official accounts"
+
+    def ready(self):
+        # Groups need the permissions that post_migrate creates, so they follow it.
+        post_migrate.connect(_sync_roles, dispatch_uid="accounts.sync_roles")

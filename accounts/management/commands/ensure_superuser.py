@@ -1,0 +1,26 @@
+import os
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = (
+        "Make sure a superuser exists. The first time, prints its login once: the password comes from "
+        "ADMIN_PASSWORD or is generated. Username from ADMIN_USERNAME (default admin)."
+    )
+
+    def handle(self, *args, **options):
+        User = get_user_model()
+        username = os.environ.get("ADMIN_USERNAME", "admin")
+        if User.objects.filter(is_superuser=True).exists():
+            names = ", ".join(User.objects.filter(is_superuser=True).values_list("username", flat=True)[:3])
+            self.stdout.write(
+                f"Superuser login: {names} (password printed when it was made; "
+                f"reset with: python manage.py changepassword {username})"
+            )
+            return
+        password = os.environ.get("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        User.objects.create_superuser(username, f"{username}@example.com", password)
+        self.stdout.write(self.style.SUCCESS(f"Superuser created. Login: {username} / {password}  (shown once)"))

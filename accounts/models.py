@@ -1,0 +1,239 @@
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+CERTIFICATION_VALIDITY = timedelta(days=365)
+
+# The platform's menu limits (R6): 3 top-level items of at most 5 children each.
+MENU_MAX_TOP_LEVEL = 3
+MENU_MAX_CHILDREN = 5
+MENU_TOP_NAME_MAX_BYTES = 16  # 4 CJK characters or 16 Latin letters
+MENU_CHILD_NAME_MAX_BYTES = 60
+MENU_KEY_MAX_BYTES = 128
+MENU_URL_MAX_BYTES = 1024
+
+
+def generate_app_id() -> str:
+    return "wx" + secrets.token_hex(8)
+
+
+def one_year_later():
+    return timezone.now() + CERTIFICATION_VALIDITY
+
+
+class OfficialAccount(models.Model):
+    class Kind(models.TextChoices):
+        SUBSCRIPTION = "subscription", "Subscription account"
+        SERVICE = "service", "Service account"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+
+    name = models.CharField(max_length=100)
+    app_id = models.CharField(max_length=18, unique=True, default=generate_app_id, editable=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices, db_index=True)
+    owner_name = models.CharField(max_length=200, blank=True)
+    contact_email = models.EmailField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    suspended_until = models.DateTimeField(null=True, blank=True)
+    suspension_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("suspend_account", "Can suspend and reinstate accounts")]
+        indexes = [models.Index(fields=["name"], name="account_name_idx")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_service(self) -> bool:
+        return self.kind == self.Kind.SERVICE
+
+    def is_certified(self, at=None) -> bool:
+        """True when an approved, unrevoked certification's validity covers `at` (default now)."""
+        return self.current_certification(at) is not None
+
+    def current_certification(self, at=None):
+        at = at or timezone.now()
+        return (
+            self.certifications.filter(
+                status=Certification.Status.APPROVED, valid_from__lte=at, valid_until__gt=at
+            )
+            .order_by("-valid_until")
+            .first()
+        )
+
+    def is_suspended(self, at=None) -> bool:
+        """Suspended and the suspension has not run out at `at` (no end date = until reinstated)."""
+        if self.status != self.Status.SUSPENDED:
+            return False
+        at = at or timezone.now()
+        return self.suspended_until is None or self.suspended_until > at
+
+
+class Tag(models.Model):
+    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=30)
+
+    class Meta:
+        ordering = ["account_id", "name"]
+        constraints = [models.UniqueConstraint(fields=["account", "name"], name="tag_unique_per_account")]
+
+    def __str__(self):
+        return self.name
+
+
+class Follower(models.Model):
+    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="followers")
+    openid = models.CharField(max_length=64)
+    nickname = models.CharField(max_length=100, blank=True)
+    subscribed = models.BooleanField(default=True)
+    subscribed_at = models.DateTimeField(default=timezone.now)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="followers")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "openid"], name="follower_openid_unique_per_account")
+        ]
+        indexes = [
+            # The audience of a broadcast: subscribed followers of one account, keyset by id.
+            models.Index(fields=["account", "id"], condition=Q(subscribed=True), name="follower_audience_idx"),
+            # Admin filter "subscribed" inside an account, and unsubscribe measurement (R8).
+            models.Index(fields=["account", "subscribed", "unsubscribed_at"], name="follower_account_sub_idx"),
+        ]
+
+    def __str__(self):
+        return self.nickname or self.openid
+
+
+class Certification(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+
+    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="certifications")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    legal_name = models.CharField(max_length=200)
+    registration_number = models.CharField(max_length=64)
+    submitted_at = models.DateTimeField(default=timezone.now)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    valid_from = models.DateTimeField(default=timezone.now)
+    valid_until = models.DateTimeField(default=one_year_later)
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        permissions = [("review_certification", "Can approve, reject and revoke certifications")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=Q(status="approved"),
+                name="one_approved_certification_per_account",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__gt=models.F("valid_from")), name="certification_validity_positive"
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "status", "valid_until"], name="cert_account_status_idx")]
+
+    def __str__(self):
+        return f"Certification #{self.pk} of {self.account}"
+
+
+def _utf8_len(value: str) -> int:
+    return len(value.encode("utf-8"))
+
+
+class MenuItem(models.Model):
+    class Kind(models.TextChoices):
+        CLICK = "click", "Click (sends a key)"
+        VIEW = "view", "View (opens a URL)"
+
+    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="menu_items")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    name = models.CharField(max_length=60)
+    kind = models.CharField(max_length=5, choices=Kind.choices, default=Kind.CLICK)
+    key = models.CharField(max_length=128, blank=True)
+    url = models.URLField(max_length=1024, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["account_id", "parent_id", "position", "id"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        errors = {}
+        account = getattr(self, "account", None) if self.account_id else None
+        if account is not None and account.kind != OfficialAccount.Kind.SERVICE:
+            raise ValidationError(
+                f"Only service accounts have a custom menu; “{account.name}” is a subscription account."
+            )
+        is_top = self.parent_id is None
+        if not is_top:
+            parent = self.parent
+            if parent.parent_id is not None:
+                errors["parent"] = "A menu has two levels: a sub-item cannot have its own sub-items."
+            if account is not None and parent.account_id != account.pk:
+                errors["parent"] = "The parent item belongs to another account's menu."
+        limit = MENU_TOP_NAME_MAX_BYTES if is_top else MENU_CHILD_NAME_MAX_BYTES
+        if _utf8_len(self.name or "") > limit:
+            level = "A top-level" if is_top else "A sub-menu"
+            errors["name"] = f"{level} item's name is at most {limit} bytes (UTF-8); “{self.name}” is longer."
+        if not (self.name or "").strip():
+            errors["name"] = "A menu item needs a name."
+        has_children = self.pk is not None and self.children.exists()
+        if not has_children:
+            if self.kind == self.Kind.CLICK and not self.key:
+                errors["key"] = "A click item needs a key to send to the account's server."
+            if self.kind == self.Kind.VIEW and not self.url:
+                errors["url"] = "A view item needs the URL it opens."
+        if _utf8_len(self.key or "") > MENU_KEY_MAX_BYTES:
+            errors["key"] = f"A key is at most {MENU_KEY_MAX_BYTES} bytes."
+        if account is not None and not errors:
+            siblings = MenuItem.objects.filter(account=account, parent_id=self.parent_id).exclude(pk=self.pk)
+            count = siblings.count()
+            if is_top and count >= MENU_MAX_TOP_LEVEL:
+                errors["parent"] = f"A menu has at most {MENU_MAX_TOP_LEVEL} top-level items; “{account.name}” already has {count}."
+            if not is_top and count >= MENU_MAX_CHILDREN:
+                errors["parent"] = f"A top-level item has at most {MENU_MAX_CHILDREN} sub-items; “{self.parent.name}” already has {count}."
+        if errors:
+            raise ValidationError(errors)
+
+
+class AuditEvent(models.Model):
+    """Who changed what and when. `by` is null when a system job acted."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    verb = models.CharField(max_length=40)
+    account = models.ForeignKey(OfficialAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    object_type = models.CharField(max_length=40)
+    object_id = models.BigIntegerField(null=True, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+
+    def __str__(self):
+        who = self.by or "system"
+        return f"{self.at:%Y-%m-%d %H:%M} {who} {self.verb} {self.object_type} #{self.object_id}"

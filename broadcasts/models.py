@@ -1,0 +1,338 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Follower, OfficialAccount, Tag
+
+RECIPIENTS_MIN = 2
+RECIPIENTS_MAX = 10_000
+
+
+class Broadcast(models.Model):
+    class MessageType(models.TextChoices):
+        TEXT = "text", "Text"
+        ARTICLE = "article", "Article"
+        IMAGE = "image", "Image"
+
+    class Channel(models.TextChoices):
+        CONSOLE = "console", "Console"
+        API = "api", "Advanced mass interface (API)"
+
+    class Audience(models.TextChoices):
+        ALL = "all", "All followers"
+        TAG = "tag", "Followers with a tag"
+        FOLLOWERS = "followers", "A list of followers"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PENDING_REVIEW = "pending_review", "Pending review"
+        APPROVED = "approved", "Approved"
+        SENDING = "sending", "Sending"
+        PAUSED = "paused", "Paused"
+        SENT = "sent", "Sent"
+        PARTIALLY_SENT = "partially_sent", "Partially sent"
+        FAILED = "failed", "Failed"
+        REJECTED = "rejected", "Rejected"
+        CANCELLED = "cancelled", "Cancelled"
+
+    account = models.ForeignKey(OfficialAccount, on_delete=models.PROTECT, related_name="broadcasts")
+    title = models.CharField(max_length=200)
+    message_type = models.CharField(max_length=10, choices=MessageType.choices, default=MessageType.TEXT)
+    body = models.TextField(blank=True)
+    url = models.URLField(max_length=1024, blank=True, help_text="Article link (article messages).")
+    cover_url = models.URLField(max_length=1024, blank=True, help_text="Cover or image URL (article and image messages).")
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.CONSOLE)
+    audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.ALL)
+    tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.PROTECT, related_name="broadcasts")
+    recipients = models.ManyToManyField(Follower, blank=True, related_name="targeted_broadcasts")
+    client_msg_id = models.CharField(max_length=64, null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True)
+    scheduled_at = models.DateTimeField(null=True, blank=True, help_text="Send time; empty means now.")
+    # Moderation findings of flag rules: [{"rule": id, "pattern": ..., "match": ..., "excerpt": ...}]
+    findings = models.JSONField(default=list, blank=True)
+    # Delivery progress (the platform's job-finished totals).
+    total_count = models.PositiveIntegerField(default=0)
+    filtered_count = models.PositiveIntegerField(default=0)
+    sent_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    batch_count = models.PositiveIntegerField(default=0)
+    batches_done = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("submit_broadcast", "Can submit broadcasts for review"),
+            ("approve_broadcast", "Can approve, reject and reschedule broadcasts"),
+            ("control_delivery", "Can pause, resume and cancel sending broadcasts"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "client_msg_id"],
+                condition=Q(client_msg_id__isnull=False),
+                name="broadcast_client_msg_id_unique_per_account",
+            ),
+        ]
+        indexes = [
+            # Dispatch: approved broadcasts whose send time has come.
+            models.Index(fields=["status", "scheduled_at"], name="broadcast_status_sched_idx"),
+            models.Index(fields=["account", "status"], name="broadcast_account_status_idx"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def send_time(self):
+        return self.scheduled_at or timezone.now()
+
+    @property
+    def is_targeted(self) -> bool:
+        return self.audience in (self.Audience.TAG, self.Audience.FOLLOWERS)
+
+    @property
+    def counts_against_account_quota(self) -> bool:
+        """R3a: console broadcasts and API broadcasts to all followers use an account slot."""
+        return self.channel == self.Channel.CONSOLE or self.audience == self.Audience.ALL
+
+    def clean(self):
+        errors = {}
+        if self.message_type == self.MessageType.TEXT and not (self.body or "").strip():
+            errors["body"] = "A text message needs a body."
+        if self.message_type == self.MessageType.ARTICLE and not self.url:
+            errors["url"] = "An article message needs the article's URL."
+        if self.message_type == self.MessageType.IMAGE and not self.cover_url:
+            errors["cover_url"] = "An image message needs the image URL."
+        if self.audience == self.Audience.TAG and not self.tag_id:
+            errors["tag"] = "A tag audience needs a tag."
+        if self.audience != self.Audience.TAG and self.tag_id:
+            errors["tag"] = "Only a tag audience takes a tag."
+        if self.tag_id and self.account_id and self.tag.account_id != self.account_id:
+            errors["tag"] = "The tag belongs to another account."
+        if self.audience == self.Audience.FOLLOWERS and self.channel != self.Channel.API:
+            errors["audience"] = "A list of followers is only for the advanced mass interface (API channel)."
+        if errors:
+            raise ValidationError(errors)
+
+
+class QuotaPolicy(models.Model):
+    class Scope(models.TextChoices):
+        ACCOUNT = "account", "Broadcasts per account"
+        FOLLOWER = "follower", "Broadcasts one follower may receive from one account"
+
+    class Period(models.TextChoices):
+        DAY = "day", "Calendar day"
+        WEEK = "week", "ISO week"
+        MONTH = "month", "Calendar month"
+
+    kind = models.CharField(max_length=12, choices=OfficialAccount.Kind.choices)
+    scope = models.CharField(max_length=10, choices=Scope.choices)
+    limit = models.PositiveIntegerField()
+    period = models.CharField(max_length=5, choices=Period.choices)
+    effective_from = models.DateTimeField()
+    effective_until = models.DateTimeField(null=True, blank=True, help_text="Empty: in force until changed.")
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["kind", "scope", "effective_from"]
+        verbose_name_plural = "quota policies"
+        constraints = [
+            models.CheckConstraint(condition=Q(limit__gte=1), name="quota_policy_limit_positive"),
+            models.CheckConstraint(
+                condition=Q(effective_until__isnull=True) | Q(effective_until__gt=models.F("effective_from")),
+                name="quota_policy_period_positive",
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "scope", "effective_from"], name="quota_policy_lookup_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.limit} per {self.period} ({self.scope})"
+
+    def clean(self):
+        if self.effective_until and self.effective_from and self.effective_until <= self.effective_from:
+            raise ValidationError({"effective_until": "A policy must end after it starts."})
+        if not (self.kind and self.scope and self.effective_from):
+            return
+        overlapping = QuotaPolicy.objects.filter(kind=self.kind, scope=self.scope).exclude(pk=self.pk)
+        if self.effective_until:
+            overlapping = overlapping.filter(effective_from__lt=self.effective_until)
+        overlapping = overlapping.filter(Q(effective_until__isnull=True) | Q(effective_until__gt=self.effective_from))
+        other = overlapping.first()
+        if other is not None:
+            raise ValidationError(
+                f"This policy overlaps “{other}” (from {timezone.localtime(other.effective_from):%Y-%m-%d %H:%M}"
+                + (f" until {timezone.localtime(other.effective_until):%Y-%m-%d %H:%M}" if other.effective_until else "")
+                + "); end that one first."
+            )
+
+
+class QuotaReservation(models.Model):
+    """The account-quota slot a broadcast holds in its window (R2/R3)."""
+
+    broadcast = models.OneToOneField(Broadcast, on_delete=models.CASCADE, related_name="reservation")
+    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="quota_reservations")
+    policy = models.ForeignKey(QuotaPolicy, on_delete=models.PROTECT, related_name="reservations")
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    slot = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "policy", "window_start", "slot"], name="quota_slot_taken_once"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.account} slot {self.slot} from {self.window_start:%Y-%m-%d}"
+
+
+class ContentRule(models.Model):
+    class Match(models.TextChoices):
+        KEYWORD = "keyword", "Keyword"
+        REGEX = "regex", "Regular expression"
+        DOMAIN = "domain", "Link domain"
+
+    class Action(models.TextChoices):
+        BLOCK = "block", "Block (reject at once)"
+        FLAG = "flag", "Flag for the reviewer"
+
+    pattern = models.CharField(max_length=500)
+    match = models.CharField(max_length=10, choices=Match.choices, default=Match.KEYWORD)
+    action = models.CharField(max_length=5, choices=Action.choices, default=Action.FLAG)
+    points = models.PositiveIntegerField(default=10, help_text="Violation points a blocked broadcast costs.")
+    active = models.BooleanField(default=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["action", "pattern"]
+
+    def __str__(self):
+        return f"{self.get_match_display()} “{self.pattern}” ({self.action})"
+
+    def clean(self):
+        if self.match == self.Match.REGEX:
+            import re
+
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValidationError({"pattern": f"Not a valid regular expression: {exc}."}) from exc
+
+
+class Violation(models.Model):
+    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="violations")
+    broadcast = models.ForeignKey(Broadcast, null=True, blank=True, on_delete=models.SET_NULL, related_name="violations")
+    rule = models.ForeignKey(ContentRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="violations")
+    points = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["account", "created_at"], name="violation_account_time_idx")]
+
+    def __str__(self):
+        return f"{self.account}: {self.points} points"
+
+
+class DeliveryBatch(models.Model):
+    """A slice of a broadcast's audience by follower id, delivered by one task."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="batches")
+    number = models.PositiveIntegerField()
+    first_follower_id = models.BigIntegerField()
+    last_follower_id = models.BigIntegerField()
+    size = models.PositiveIntegerField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    sent_count = models.PositiveIntegerField(default=0)
+    filtered_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["broadcast_id", "number"]
+        verbose_name_plural = "delivery batches"
+        constraints = [models.UniqueConstraint(fields=["broadcast", "number"], name="batch_number_unique")]
+        indexes = [
+            models.Index(fields=["status", "heartbeat"], condition=Q(status="pending"), name="batch_pending_idx")
+        ]
+
+    def __str__(self):
+        return f"{self.broadcast_id}#{self.number}"
+
+
+class Delivery(models.Model):
+    class Status(models.TextChoices):
+        SENT = "sent", "Sent"
+        FILTERED = "filtered", "Filtered (follower at monthly cap)"
+        FAILED = "failed", "Failed"
+
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="deliveries")
+    follower = models.ForeignKey(Follower, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=8, choices=Status.choices)
+    error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["broadcast", "follower"], name="delivery_once_per_follower")
+        ]
+        indexes = [models.Index(fields=["follower", "delivered_at"], name="delivery_follower_idx")]
+
+    def __str__(self):
+        return f"{self.broadcast_id} → {self.follower_id}: {self.status}"
+
+
+class FollowerQuotaUsage(models.Model):
+    """R5 counter: broadcasts sent to one follower in one calendar window of its account's policy."""
+
+    follower = models.ForeignKey(Follower, on_delete=models.CASCADE, related_name="+")
+    window_start = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "window_start"], name="follower_usage_unique")
+        ]
+
+
+class InboxMessage(models.Model):
+    """The platform's own message store (inbox backend): what a follower sees (R6)."""
+
+    follower = models.ForeignKey(Follower, on_delete=models.CASCADE, related_name="inbox")
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="inbox_messages")
+    folded = models.BooleanField(help_text="Folded into the subscriptions folder (subscription accounts).")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["broadcast", "follower"], name="inbox_once_per_follower")
+        ]
+        indexes = [models.Index(fields=["follower", "created_at"], name="inbox_follower_idx")]
+
+    def __str__(self):
+        return f"{self.follower_id}: {self.broadcast_id}"

@@ -1,0 +1,114 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.db import connection
+
+from accounts.models import Follower, OfficialAccount
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def make_account(db):
+    def make(**overrides) -> OfficialAccount:
+        fields = {"name": "Acme", "kind": OfficialAccount.Kind.SERVICE, "owner_name": "Acme Ltd"}
+        fields.update(overrides)
+        return OfficialAccount.objects.create(**fields)
+
+    return make
+
+
+@pytest.fixture
+def make_followers(db):
+    def make(account, n: int, *, prefix: str = "o", subscribed: bool = True) -> list[Follower]:
+        Follower.objects.bulk_create(
+            [Follower(account=account, openid=f"{prefix}{i:07d}", nickname=f"fan {i}", subscribed=subscribed) for i in range(n)]
+        )
+        return list(Follower.objects.filter(account=account, openid__startswith=prefix).order_by("id"))
+
+    return make
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username: str, *, role: str | None = None, superuser: bool = False, password: str = "pw-Secret-123") -> User:
+        if superuser:
+            return User.objects.create_superuser(username, f"{username}@example.com", password)
+        user = User.objects.create_user(username, f"{username}@example.com", password, is_staff=True)
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+def _broker_url() -> str:
+    return settings.CELERY_BROKER_URL
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db):
+    """A real `celery worker` process on the real Redis broker, using the test database.
+
+    Yields a handle with `.proc`, `.stop()` and `.start()`; the broker database is
+    emptied first so no task of an earlier run is picked up.
+    """
+    client = redis.Redis.from_url(_broker_url())
+    client.flushdb()
+    env = dict(os.environ)
+    db = connection.settings_dict
+    env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env["CELERY_BROKER_URL"] = _broker_url()
+    env["PYTHONUNBUFFERED"] = "1"
+
+    class Worker:
+        def __init__(self):
+            self.proc = None
+            self.log = ROOT / f".pytest-worker-{os.getpid()}.log"
+
+        def start(self, concurrency: int = 2):
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "operator_console", "worker", "--loglevel=INFO",
+                 f"--concurrency={concurrency}", "--without-gossip", "--without-mingle", "--without-heartbeat",
+                 "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"],
+                cwd=ROOT, env=env, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT, start_new_session=True,
+            )
+            return self
+
+        def kill(self):
+            """SIGKILL the whole process group: a crash, no chance to ack or clean up."""
+            if self.proc and self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+
+        def stop(self):
+            if self.proc and self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                try:
+                    self.proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    self.kill()
+
+    worker = Worker().start()
+    yield worker
+    worker.stop()
+    client.flushdb()
+
+
+def wait_for(predicate, *, timeout: float = 30, interval: float = 0.2, what: str = "condition"):
+    """Poll `predicate` until it returns something truthy; fail the test naming `what` on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
