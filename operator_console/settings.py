@@ -156,3 +156,18 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Broadcasts (DESIGN.md): delivery backend, batch size, webhook gateway, penalties (R7).
+BROADCAST_DELIVERY_BACKEND = env.str("BROADCAST_DELIVERY_BACKEND", default="broadcasts.backends.inbox.InboxBackend")
+# Followers per delivery batch (one Celery task, one transaction).
+BROADCAST_BATCH_SIZE = env.int("BROADCAST_BATCH_SIZE", default=5000)
+# A pending batch whose heartbeat is older than this is re-queued by beat (a worker died).
+BROADCAST_BATCH_STALE_SECONDS = env.int("BROADCAST_BATCH_STALE_SECONDS", default=60)
+BROADCAST_WEBHOOK_URL = env.str("BROADCAST_WEBHOOK_URL", default="")
+BROADCAST_WEBHOOK_SECRET = env.str("BROADCAST_WEBHOOK_SECRET", default="")
+BROADCAST_WEBHOOK_TIMEOUT = env.float("BROADCAST_WEBHOOK_TIMEOUT", default=10.0)
+BROADCAST_WEBHOOK_MAX_RETRIES = env.int("BROADCAST_WEBHOOK_MAX_RETRIES", default=5)
+# R7: violation points within the window that suspend an account, and for how long.
+BROADCAST_PENALTY_POINTS = env.int("BROADCAST_PENALTY_POINTS", default=30)
+BROADCAST_PENALTY_WINDOW_DAYS = env.int("BROADCAST_PENALTY_WINDOW_DAYS", default=90)
+BROADCAST_PENALTY_DAYS = env.int("BROADCAST_PENALTY_DAYS", default=7)
