@@ -19,7 +19,7 @@ $(VENV)/.installed: requirements.txt
 install: $(VENV)/.installed
 
 run: install
-	@bash scripts/services.sh redis
+	@$(PY) manage.py check_broker
 	@$(PY) manage.py migrate --noinput -v0
 	@$(PY) manage.py seed_demo
 	@$(PY) manage.py ensure_superuser
