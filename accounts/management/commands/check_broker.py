@@ -37,7 +37,7 @@ class Command(BaseCommand):
                 time.sleep(0.25)
         raise CommandError(
             f"No Redis answers at {self._safe(url)} (CELERY_BROKER_URL); the worker and beat need it. "
-            "Start one with `redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no` "
+            f"Start one with `redis-server --daemonize yes --bind 127.0.0.1 --port {port} --save '' --appendonly no` "
             "(Debian: apt-get install redis-server), or point CELERY_BROKER_URL at a running Redis."
         )
 
