@@ -43,5 +43,9 @@ class NoQuotaPolicy(BroadcastError):
     code = "no_quota_policy"
 
 
+class ReasonRequired(BroadcastError):
+    code = "reason_required"
+
+
 class SenderUnavailable(Exception):
     """A transient delivery-backend failure: the batch is retried with backoff."""
