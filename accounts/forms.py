@@ -1,0 +1,156 @@
+"""Admin forms of accounts: intermediate pages of the review actions, and edit forms that
+refuse what the models cannot check one row at a time (a whole menu, a follower's tags)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+
+from .models import MENU_MAX_CHILDREN, MENU_MAX_TOP_LEVEL, Follower, MenuItem, OfficialAccount
+
+_DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+_ZONE = settings.TIME_ZONE
+
+
+class ReasonForm(forms.Form):
+    """Reject or revoke: the reason is told to the account owner."""
+
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        help_text="Shown to the account owner and kept in the audit log.",
+    )
+
+
+class ApproveForm(forms.Form):
+    valid_from = forms.DateTimeField(
+        required=False,
+        widget=_DATETIME_INPUT,
+        label="Valid from",
+        help_text=f"Time in {_ZONE}. Leave empty to start now; the certification lasts one year.",
+    )
+
+
+class SuspendForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        help_text="Shown to the account owner and kept in the audit log.",
+    )
+    until = forms.DateTimeField(
+        required=False,
+        widget=_DATETIME_INPUT,
+        label="Suspended until",
+        help_text=f"Time in {_ZONE}. Leave empty to suspend until someone reinstates the account.",
+    )
+
+
+class OfficialAccountForm(forms.ModelForm):
+    class Meta:
+        model = OfficialAccount
+        fields = ["name", "app_id", "kind", "owner_name", "contact_email"]
+
+    def clean_kind(self):
+        kind = self.cleaned_data["kind"]
+        account = self.instance
+        # The instance still holds the saved kind here: the form copies its data in after clean().
+        if account.pk and account.is_service and kind != account.kind and account.menu_items.exists():
+            raise ValidationError(
+                "Only service accounts have a custom menu; delete this account's menu before making it a "
+                "subscription account."
+            )
+        return kind
+
+
+class MenuParentChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.account.name} › {obj.name}"
+
+
+class MenuItemForm(forms.ModelForm):
+    """One menu item; MenuItem.clean() checks kinds, names and limits against the saved menu."""
+
+    url = forms.URLField(max_length=1024, required=False, assume_scheme="https", label="URL")
+
+    class Meta:
+        model = MenuItem
+        fields = ["account", "parent", "name", "kind", "key", "url", "position"]
+
+    def clean_parent(self):
+        parent = self.cleaned_data.get("parent")
+        item = self.instance
+        if parent is not None and item.pk is not None:
+            if parent.pk == item.pk:
+                raise ValidationError("A menu item cannot be its own parent.")
+            if item.children.exists():
+                raise ValidationError(
+                    "This item has sub-items, so it must stay a top-level item (a menu has two levels)."
+                )
+        return parent
+
+
+class MenuItemInlineFormSet(BaseInlineFormSet):
+    """The whole menu of one service account, checked as it will be after this submit.
+
+    MenuItem.clean() counts the items already saved, so several items added in one submit
+    each pass on their own; this check counts the menu the submit would leave.
+    """
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "parent" in form.fields:
+            account = self.instance
+            qs = MenuItem.objects.none()
+            if account is not None and account.pk is not None:
+                qs = MenuItem.objects.filter(account=account, parent=None).order_by("position", "id")
+            form.fields["parent"].queryset = qs
+            form.fields["parent"].help_text = "Empty for a top-level item."
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        top_level = 0
+        children: Counter = Counter()
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or (self.can_delete and self._should_delete_form(form)):
+                continue
+            parent = data.get("parent")
+            if parent is None:
+                top_level += 1
+            else:
+                children[parent] += 1
+        errors = []
+        if top_level > MENU_MAX_TOP_LEVEL:
+            errors.append(
+                f"A menu has at most {MENU_MAX_TOP_LEVEL} top-level items; this change would leave {top_level}."
+            )
+        for parent, n in children.items():
+            if n > MENU_MAX_CHILDREN:
+                errors.append(
+                    f"A top-level item has at most {MENU_MAX_CHILDREN} sub-items; this change would give "
+                    f"“{parent.name}” {n}."
+                )
+        if errors:
+            raise ValidationError(errors)
+
+
+class FollowerForm(forms.ModelForm):
+    class Meta:
+        model = Follower
+        fields = ["account", "openid", "nickname", "tags"]
+
+    def clean(self):
+        cleaned = super().clean()
+        account = cleaned.get("account")
+        tags = cleaned.get("tags")
+        if account is not None and tags:
+            foreign = sorted(t.name for t in tags if t.account_id != account.pk)
+            if foreign:
+                self.add_error(
+                    "tags", f"Tags belong to one account; {', '.join(foreign)} belong to another account than {account}."
+                )
+        return cleaned

@@ -1,0 +1,67 @@
+"""Reads of accounts that are more than a one-line filter: admin lists, counts, estimates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import connections
+from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from .models import Certification, Follower, OfficialAccount
+
+
+def valid_certifications(at: datetime | None = None) -> QuerySet[Certification]:
+    """Approved certifications whose validity covers `at` (default now): [valid_from, valid_until)."""
+    at = at or timezone.now()
+    return Certification.objects.filter(
+        status=Certification.Status.APPROVED, valid_from__lte=at, valid_until__gt=at
+    )
+
+
+def certified_now(at: datetime | None = None) -> Exists:
+    """An Exists() for OfficialAccount querysets: the account holds a certification valid at `at`.
+
+    Served by the index cert_account_status_idx (account, status, valid_until).
+    """
+    return Exists(valid_certifications(at).filter(account=OuterRef("pk")))
+
+
+def accounts_for_list(qs: QuerySet[OfficialAccount], at: datetime | None = None) -> QuerySet[OfficialAccount]:
+    """Accounts with `follower_count` (subscribed followers) and `certified_until` (None when not
+    certified at `at`), computed in the list's one query rather than once per row.
+
+    The follower count is an index-only count over follower_audience_idx (partial on subscribed).
+    """
+    at = at or timezone.now()
+    followers = (
+        Follower.objects.filter(account=OuterRef("pk"), subscribed=True)
+        .order_by()
+        .values("account")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    certified_until = (
+        valid_certifications(at).filter(account=OuterRef("pk")).order_by("-valid_until").values("valid_until")[:1]
+    )
+    return qs.annotate(
+        follower_count=Coalesce(Subquery(followers, output_field=IntegerField()), Value(0)),
+        certified_until=Subquery(certified_until),
+    )
+
+
+def estimated_row_count(model, *, using: str = "default") -> int | None:
+    """PostgreSQL's planner estimate of a table's rows (pg_class.reltuples), kept fresh by autovacuum.
+
+    None on other databases, or when the table was never analysed (reltuples = -1).
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [model._meta.db_table])
+        row = cursor.fetchone()
+    if row is None or row[0] is None or row[0] < 0:
+        return None
+    return int(row[0])
