@@ -1,0 +1,86 @@
+"""quota_report [--account APP_ID] [--at DATE]: quota policies in force and their use, per account."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from accounts.models import OfficialAccount
+from broadcasts import quota, selectors
+from broadcasts.models import QuotaPolicy
+
+HEADERS = ["ACCOUNT", "APP ID", "KIND", "STATUS", "SCOPE", "RULE", "WINDOW", "USED", "NEXT WINDOW"]
+
+
+def parse_moment(value: str) -> datetime:
+    """An ISO date (midnight) or datetime; without an offset it is read in the platform zone."""
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            moment = datetime(day.year, day.month, day.day)
+        else:
+            moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError(
+            f"--at: “{value}” is not an ISO date or date-time (for example 2026-11-24 or 2026-11-24T09:30)."
+        ) from None
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=quota.platform_zone())
+    return moment
+
+
+def _status(account: OfficialAccount, at: datetime) -> str:
+    if not account.is_suspended(at):
+        return "active"
+    if account.suspended_until:
+        return f"suspended until {account.suspended_until.astimezone(quota.platform_zone()):%Y-%m-%d}"
+    return "suspended"
+
+
+def _used(row: dict) -> str:
+    if row["scope"] == QuotaPolicy.Scope.ACCOUNT:
+        return f"{row['used']} / {row['limit']}"
+    return f"max {row['used']} / {row['limit']}, {row['at_cap']} at cap"
+
+
+class Command(BaseCommand):
+    help = (
+        "For each official account (or one), the quota policies in force at a moment (default now), "
+        "used / limit in the current window, and when the next window opens."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--account", metavar="APP_ID", help="Only this account (its app id).")
+        parser.add_argument(
+            "--at", metavar="DATE",
+            help="ISO date or date-time in the platform time zone (default: now).",
+        )
+
+    def handle(self, *args, account=None, at=None, **options):
+        moment = parse_moment(at) if at else timezone.now()
+        accounts = OfficialAccount.objects.order_by("name", "id")
+        if account:
+            accounts = accounts.filter(app_id=account)
+            if not accounts.exists():
+                raise CommandError(f"No official account has the app id “{account}”.")
+        rows = []
+        for acc in accounts.iterator():
+            status = _status(acc, moment)
+            usage = selectors.account_quota_usage(acc, moment)
+            if not usage:
+                rows.append([acc.name, acc.app_id, acc.kind, status, "-", "no policy in force", "-", "-", "-"])
+            for row in usage:
+                rows.append([
+                    acc.name, acc.app_id, acc.kind, status, row["scope"], row["rule"],
+                    row["window"].label, _used(row), row["next_window_opens"],
+                ])
+        self.stdout.write(f"Quota report at {quota.fmt_moment(moment)}")
+        if not rows:
+            self.stdout.write("No official accounts.")
+            return
+        widths = [max(len(str(r[i])) for r in [HEADERS, *rows]) for i in range(len(HEADERS))]
+        for r in [HEADERS, *rows]:
+            self.stdout.write("  ".join(str(cell).ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())

@@ -1,0 +1,77 @@
+"""quota_report: the policies in force per account, used / limit per window, and the next window."""
+
+import re
+from datetime import date
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.models import OfficialAccount
+from broadcasts.models import FollowerQuotaUsage
+from tests import factories_broadcasts as f
+
+pytestmark = pytest.mark.django_db
+
+
+def report(*args) -> list[str]:
+    out = StringIO()
+    call_command("quota_report", *args, stdout=out)
+    return out.getvalue().splitlines()
+
+
+def cells(line: str) -> list[str]:
+    return [c for c in re.split(r"\s{2,}", line.strip()) if c]
+
+
+def test_report_for_one_service_account(make_followers):
+    author, reviewer = f.user("olga"), f.user("rita")
+    acc = f.account(name="Acme", app_id="wx00000000000acme")
+    f.account(name="Other")
+    for day in (2, 9):
+        f.approved(acc, by=author, reviewer=reviewer, send_at=f.local(2031, 5, day))
+    fans = make_followers(acc, 3)
+    FollowerQuotaUsage.objects.bulk_create([
+        FollowerQuotaUsage(follower=fans[0], window_start=date(2031, 5, 1), count=4),
+        FollowerQuotaUsage(follower=fans[1], window_start=date(2031, 5, 1), count=2),
+        FollowerQuotaUsage(follower=fans[2], window_start=date(2031, 4, 1), count=4),  # another month
+    ])
+
+    lines = report("--account", "wx00000000000acme", "--at", "2031-05-20")
+
+    assert lines[0] == "Quota report at 2031-05-20 00:00 (Asia/Shanghai)"
+    assert cells(lines[1])[0:3] == ["ACCOUNT", "APP ID", "KIND"]
+    rows = [cells(line) for line in lines[2:]]
+    assert rows == [
+        ["Acme", "wx00000000000acme", "service", "active", "account", "4 per calendar month", "2031-05", "2 / 4",
+         "2031-06-01"],
+        ["Acme", "wx00000000000acme", "service", "active", "follower", "4 per follower per calendar month",
+         "2031-05", "max 4 / 4, 1 at cap", "2031-06-01"],
+    ]
+    # Columns line up: every row starts its cells at the header's offsets.
+    assert lines[2].index("account") == lines[1].index("SCOPE") == lines[3].index("follower")
+
+
+def test_report_shows_the_policy_in_force_at_the_date():
+    acc = f.account(name="Acme", app_id="wx00000000000acme")
+    lines = report("--account", acc.app_id, "--at", "2014-04-10T09:30")
+    assert lines[0] == "Quota report at 2014-04-10 09:30 (Asia/Shanghai)"
+    assert cells(lines[2])[4:] == ["account", "1 per ISO week", "2014-W15", "0 / 1", "2014-04-14"]
+    assert len(lines) == 3  # the per-follower cap starts on 2014-04-15
+
+
+def test_report_lists_every_account_with_its_kind_rule():
+    f.account(name="Acme")
+    daily = f.account(name="Daily Digest", kind=OfficialAccount.Kind.SUBSCRIPTION)
+    lines = report("--at", "2031-05-20T23:30")
+    rows = [cells(line) for line in lines[2:]]
+    assert [r[0] for r in rows] == ["Acme", "Acme", "Daily Digest"]
+    assert rows[2][1:] == [daily.app_id, "subscription", "active", "account", "1 per calendar day", "2031-05-20",
+                           "0 / 1", "2031-05-21"]
+
+
+def test_unknown_account_and_bad_date_are_clear_errors():
+    with pytest.raises(CommandError, match="No official account has the app id “wxnope”"):
+        report("--account", "wxnope")
+    with pytest.raises(CommandError, match="“20-05-2031” is not an ISO date"):
+        report("--at", "20-05-2031")
