@@ -256,9 +256,12 @@ class DeliveryBatch(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        # Claimed by an external backend (webhook): delivery rows written, hand-off in flight.
+        SENDING = "sending", "Handed to the backend"
         DONE = "done", "Done"
 
-    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="batches")
+    # Indexed by the unique (broadcast, number) constraint.
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="batches", db_index=False)
     number = models.PositiveIntegerField()
     first_follower_id = models.BigIntegerField()
     last_follower_id = models.BigIntegerField()
@@ -277,7 +280,8 @@ class DeliveryBatch(models.Model):
         verbose_name_plural = "delivery batches"
         constraints = [models.UniqueConstraint(fields=["broadcast", "number"], name="batch_number_unique")]
         indexes = [
-            models.Index(fields=["status", "heartbeat"], condition=Q(status="pending"), name="batch_pending_idx")
+            # requeue_stale_batches: batches not done whose heartbeat is old.
+            models.Index(fields=["status", "heartbeat"], condition=~Q(status="done"), name="batch_open_idx")
         ]
 
     def __str__(self):
@@ -290,8 +294,18 @@ class Delivery(models.Model):
         FILTERED = "filtered", "Filtered (follower at monthly cap)"
         FAILED = "failed", "Failed"
 
-    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="deliveries")
-    follower = models.ForeignKey(Follower, on_delete=models.CASCADE, related_name="deliveries")
+    # The fan-out tables (Delivery, InboxMessage, FollowerQuotaUsage) take one row per
+    # follower per broadcast: no database FK constraints (each row would cost a trigger
+    # and a row lock on the follower and broadcast; half the write time at 1M rows) and
+    # no single-column FK indexes (the composite indexes below lead with those columns).
+    # Rows are written only by the delivery engine from ids it has just read; Django's
+    # on_delete=CASCADE still removes them with their broadcast or follower.
+    broadcast = models.ForeignKey(
+        Broadcast, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False, db_index=False
+    )
+    follower = models.ForeignKey(
+        Follower, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False, db_index=False
+    )
     status = models.CharField(max_length=8, choices=Status.choices)
     error = models.TextField(blank=True)
     delivered_at = models.DateTimeField(default=timezone.now)
@@ -310,7 +324,10 @@ class Delivery(models.Model):
 class FollowerQuotaUsage(models.Model):
     """R5 counter: broadcasts sent to one follower in one calendar window of its account's policy."""
 
-    follower = models.ForeignKey(Follower, on_delete=models.CASCADE, related_name="+")
+    # No FK constraint or separate index: see Delivery; the unique constraint leads with follower.
+    follower = models.ForeignKey(
+        Follower, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     window_start = models.DateField()
     count = models.PositiveIntegerField(default=0)
 
@@ -323,8 +340,13 @@ class FollowerQuotaUsage(models.Model):
 class InboxMessage(models.Model):
     """The platform's own message store (inbox backend): what a follower sees (R6)."""
 
-    follower = models.ForeignKey(Follower, on_delete=models.CASCADE, related_name="inbox")
-    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="inbox_messages")
+    # No FK constraints or single-column indexes: see Delivery.
+    follower = models.ForeignKey(
+        Follower, on_delete=models.CASCADE, related_name="inbox", db_constraint=False, db_index=False
+    )
+    broadcast = models.ForeignKey(
+        Broadcast, on_delete=models.CASCADE, related_name="inbox_messages", db_constraint=False, db_index=False
+    )
     folded = models.BooleanField(help_text="Folded into the subscriptions folder (subscription accounts).")
     created_at = models.DateTimeField(default=timezone.now)
 
