@@ -40,6 +40,8 @@ from .models import RECIPIENTS_MAX, RECIPIENTS_MIN, Broadcast, ContentRule, Viol
 EDITABLE_FIELDS = frozenset(
     {"title", "message_type", "body", "url", "cover_url", "channel", "audience", "tag", "recipients", "scheduled_at"}
 )
+# Fields fixed at creation: passing the current value is fine, another value is refused.
+FIXED_FIELDS = {"account": "account", "client_msg_id": "client message id"}
 TITLE_MAX = Broadcast._meta.get_field("title").max_length
 URL_MAX = Broadcast._meta.get_field("url").max_length
 CLIENT_MSG_ID_MAX = Broadcast._meta.get_field("client_msg_id").max_length
@@ -89,7 +91,7 @@ def _resolve_tag(tag) -> Tag | None:
         return tag or None
     found = Tag.objects.filter(pk=tag).first()
     if found is None:
-        raise InvalidAudience(f"Tag #{tag} does not exist.")
+        raise InvalidAudience(f"Tag #{tag} does not exist.", field="tag")
     return found
 
 
@@ -97,12 +99,12 @@ def _validate(account: OfficialAccount, f: dict, recipient_ids: list[int]) -> No
     """Check content and audience of a broadcast about to be stored or submitted; normalizes `f` in place."""
     f["title"] = (f.get("title") or "").strip()
     if not f["title"]:
-        raise InvalidContent("A broadcast needs a title.")
+        raise InvalidContent("A broadcast needs a title.", field="title")
     if len(f["title"]) > TITLE_MAX:
-        raise InvalidContent(f"A title is at most {TITLE_MAX} characters; this one has {len(f['title'])}.")
+        raise InvalidContent(f"A title is at most {TITLE_MAX} characters; this one has {len(f['title'])}.", field="title")
     message_type = f.get("message_type")
     if message_type not in Broadcast.MessageType.values:
-        raise InvalidContent(f"Unknown message type “{message_type}”; use text, article or image.")
+        raise InvalidContent(f"Unknown message type “{message_type}”; use text, article or image.", field="message_type")
     f["body"] = f.get("body") or ""
     for name, label in (("url", "article link"), ("cover_url", "cover image link")):
         value = (f.get(name) or "").strip()
@@ -110,46 +112,48 @@ def _validate(account: OfficialAccount, f: dict, recipient_ids: list[int]) -> No
         if not value:
             continue
         if len(value) > URL_MAX:
-            raise InvalidContent(f"The {label} is at most {URL_MAX} characters long.")
+            raise InvalidContent(f"The {label} is at most {URL_MAX} characters long.", field=name)
         try:
             _validate_url(value)
         except ValidationError:
-            raise InvalidContent(f"The {label} “{value}” is not a valid http(s) address.") from None
+            raise InvalidContent(f"The {label} “{value}” is not a valid http(s) address.", field=name) from None
     if message_type == Broadcast.MessageType.TEXT and not f["body"].strip():
-        raise InvalidContent("A text message needs a body.")
+        raise InvalidContent("A text message needs a body.", field="body")
     if message_type == Broadcast.MessageType.ARTICLE and not f["url"]:
-        raise InvalidContent("An article message needs the article's link.")
+        raise InvalidContent("An article message needs the article's link.", field="url")
     if message_type == Broadcast.MessageType.IMAGE and not f["cover_url"]:
-        raise InvalidContent("An image message needs the image's link.")
+        raise InvalidContent("An image message needs the image's link.", field="cover_url")
 
     channel, audience = f.get("channel"), f.get("audience")
     if channel not in Broadcast.Channel.values:
-        raise InvalidAudience(f"Unknown channel “{channel}”; use console or api.")
+        raise InvalidAudience(f"Unknown channel “{channel}”; use console or api.", field="channel")
     if audience not in Broadcast.Audience.values:
-        raise InvalidAudience(f"Unknown audience “{audience}”; use all, tag or followers.")
+        raise InvalidAudience(f"Unknown audience “{audience}”; use all, tag or followers.", field="audience")
     tag = f["tag"] = _resolve_tag(f.get("tag"))
     if audience == Broadcast.Audience.TAG:
         if tag is None:
-            raise InvalidAudience("A tag audience needs a tag.")
+            raise InvalidAudience("A tag audience needs a tag.", field="tag")
         if tag.account_id != account.pk:
-            raise InvalidAudience(f"Tag “{tag.name}” belongs to another account, not {account.name}.")
+            raise InvalidAudience(f"Tag “{tag.name}” belongs to another account, not {account.name}.", field="tag")
     elif tag is not None:
-        raise InvalidAudience("Only a tag audience takes a tag; choose the audience “tag” or remove the tag.")
+        raise InvalidAudience("Only a tag audience takes a tag; choose the audience “tag” or remove the tag.", field="tag")
     if audience == Broadcast.Audience.FOLLOWERS:
         if channel != Broadcast.Channel.API:
             raise InvalidAudience(
-                "A list of followers can only be sent through the advanced mass interface (the api channel)."
+                "A list of followers can only be sent through the advanced mass interface (the api channel).",
+                field="audience",
             )
         n = len(recipient_ids)
         if not RECIPIENTS_MIN <= n <= RECIPIENTS_MAX:
             raise InvalidAudience(
-                f"A follower list holds {RECIPIENTS_MIN} to {RECIPIENTS_MAX:,} followers; this one has {n:,}."
+                f"A follower list holds {RECIPIENTS_MIN} to {RECIPIENTS_MAX:,} followers; this one has {n:,}.",
+                field="recipients",
             )
         found = Follower.objects.filter(account=account, pk__in=recipient_ids).count()
         if found != n:
-            raise InvalidAudience(f"{n - found:,} of the {n:,} listed followers do not follow {account.name}.")
+            raise InvalidAudience(f"{n - found:,} of the {n:,} listed followers do not follow {account.name}.", field="recipients")
     elif recipient_ids:
-        raise InvalidAudience("Only a follower-list audience takes recipients; choose the audience “followers”.")
+        raise InvalidAudience("Only a follower-list audience takes recipients; choose the audience “followers”.", field="recipients")
 
 
 def _set_recipients(b: Broadcast, ids: list[int]) -> None:
@@ -241,7 +245,9 @@ def create_broadcast(
     client_msg_id = (client_msg_id or "").strip() or None
     if client_msg_id is not None:
         if len(client_msg_id) > CLIENT_MSG_ID_MAX:
-            raise InvalidContent(f"A client message id is at most {CLIENT_MSG_ID_MAX} characters.")
+            raise InvalidContent(
+                f"A client message id is at most {CLIENT_MSG_ID_MAX} characters.", field="client_msg_id"
+            )
         existing = Broadcast.objects.filter(account=account, client_msg_id=client_msg_id).first()
         if existing is not None:
             return existing
@@ -271,13 +277,27 @@ def create_broadcast(
 
 @transaction.atomic
 def update_broadcast(broadcast: Broadcast, *, by, **fields) -> Broadcast:
-    """Edit a draft's content, audience or send time. Raises invalid_state, invalid_content, invalid_audience."""
-    unknown = set(fields) - EDITABLE_FIELDS
+    """Edit a draft's content, audience or send time (not its account or client_msg_id).
+
+    Raises invalid_state, invalid_content, invalid_audience.
+    """
+    unknown = set(fields) - EDITABLE_FIELDS - FIXED_FIELDS.keys()
     if unknown:
         raise TypeError(f"update_broadcast() cannot change {', '.join(sorted(unknown))}")
     account, b = _lock(broadcast)
     if b.status != Broadcast.Status.DRAFT:
         raise InvalidState(f"Only drafts can be edited; “{b.title}” is {_status_word(b)}.")
+    for name in FIXED_FIELDS.keys() & set(fields):
+        value = fields.pop(name)
+        if name == "account":
+            changed = getattr(value, "pk", value) != b.account_id
+        else:
+            changed = ((value or "").strip() or None) != b.client_msg_id
+        if changed:
+            raise InvalidContent(
+                f"The {FIXED_FIELDS[name]} of a broadcast cannot be changed; create a new broadcast instead.",
+                field=name,
+            )
     new = {
         "title": b.title, "message_type": b.message_type, "body": b.body, "url": b.url, "cover_url": b.cover_url,
         "channel": b.channel, "audience": b.audience, "tag": b.tag,

@@ -122,8 +122,15 @@ def test_update_edits_drafts_only(acc, author):
     assert (b.title, b.audience, b.tag) == ("Better title", "tag", tag)
     b = services.update_broadcast(b, by=author, audience="all")
     assert b.tag is None  # leaving the tag audience drops the tag
-    with pytest.raises(InvalidContent):
+    with pytest.raises(InvalidContent) as exc:
         services.update_broadcast(b, by=author, body="")
+    assert exc.value.context["field"] == "body"  # the admin form shows it next to the field
+    # Account and client message id are fixed at creation; repeating them is harmless.
+    b = services.update_broadcast(b, by=author, account=acc, client_msg_id=None, body="Still here")
+    with pytest.raises(InvalidContent, match="client message id of a broadcast cannot be changed"):
+        services.update_broadcast(b, by=author, client_msg_id="new-id")
+    with pytest.raises(InvalidContent, match="account of a broadcast cannot be changed"):
+        services.update_broadcast(b, by=author, account=f.account(name="Other"))
     services.submit_broadcast(b, by=author)
     with pytest.raises(InvalidState, match="Only drafts can be edited"):
         services.update_broadcast(b, by=author, title="Too late")
