@@ -198,7 +198,7 @@ def check_can_send(account: OfficialAccount, b: Broadcast, at: datetime) -> None
     """
     if account.is_suspended(at):
         until = f"until {quota.fmt_moment(account.suspended_until)}" if account.suspended_until else "until reinstated"
-        reason = f" ({account.suspension_reason})" if account.suspension_reason else ""
+        reason = f", reason: {account.suspension_reason}" if account.suspension_reason else ""
         raise AccountSuspended(
             f"{_kind_name(account)} is suspended {until}{reason}; it cannot broadcast at {quota.fmt_moment(at)}.",
             account=account.pk,

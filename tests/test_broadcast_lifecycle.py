@@ -185,7 +185,7 @@ def test_suspended_account_cannot_be_approved_until_the_suspension_ends(acc, aut
         services.approve_broadcast(b, by=reviewer)
     assert exc.value.code == "account_suspended"
     assert str(exc.value).startswith("Service account Acme is suspended until ")
-    assert "(spam complaints); it cannot broadcast at " in str(exc.value)
+    assert "(Asia/Shanghai), reason: spam complaints; it cannot broadcast at " in str(exc.value)
     # A send time after the suspension has run out is fine.
     b = services.approve_broadcast(b, by=reviewer, send_at=until + timedelta(hours=1))
     assert b.status == Broadcast.Status.APPROVED
