@@ -342,7 +342,7 @@ def record_violation(
     return violation
 
 
-def apply_penalties(account: OfficialAccount, now: datetime | None = None) -> OfficialAccount | None:
+def apply_penalties(account: OfficialAccount, *, now: datetime | None = None) -> OfficialAccount | None:
     """Suspend the account if its violation points within the window reach the threshold; None if not suspended now."""
     now = now or timezone.now()
     days = settings.BROADCAST_PENALTY_WINDOW_DAYS
