@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'verbose_name': 'broadcast awaiting review',
-                'verbose_name_plural': 'review queue',
+                'verbose_name_plural': 'broadcasts awaiting review',
                 'proxy': True,
                 'default_permissions': (),
                 'indexes': [],
