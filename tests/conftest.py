@@ -55,7 +55,13 @@ def _broker_url() -> str:
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db):
+def celery_worker_env():
+    """Extra environment for the worker process (settings are read from env); override in a test module."""
+    return {}
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, celery_worker_env):
     """A real `celery worker` process on the real Redis broker, using the test database.
 
     Yields a handle with `.proc`, `.stop()` and `.start()`; the broker database is
@@ -64,6 +70,7 @@ def celery_worker_process(transactional_db):
     client = redis.Redis.from_url(_broker_url())
     client.flushdb()
     env = dict(os.environ)
+    env.update(celery_worker_env)
     db = connection.settings_dict
     env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     env["CELERY_BROKER_URL"] = _broker_url()
