@@ -7,10 +7,14 @@ the operator with message_user, never as a server error.
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -198,14 +202,36 @@ class MenuItemInline(admin.TabularInline):
     verbose_name = "custom menu item"
     verbose_name_plural = "custom menu (service accounts only: 3 top-level items of up to 5 sub-items)"
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "parent" and isinstance(field.widget, RelatedFieldWidgetWrapper):
+            # A parent is picked among this menu's own items: no add/edit/view pop-ups in the row.
+            field.widget = field.widget.widget
+        widths = {"name": "10em", "key": "9em", "url": "16em", "position": "4em"}
+        if db_field.name in widths:
+            field.widget.attrs["style"] = f"width: {widths[db_field.name]}"
+        return field
+
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("parent")
+        # Menu order: each top-level item followed by its sub-items.
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("parent")
+            .order_by(
+                Coalesce("parent__position", "position"),
+                Coalesce("parent_id", "id"),
+                F("parent_id").asc(nulls_first=True),
+                "position",
+                "id",
+            )
+        )
 
 
 @admin.register(OfficialAccount)
 class OfficialAccountAdmin(ReviewPagesMixin, admin.ModelAdmin):
     form = OfficialAccountForm
-    list_display = ["name", "app_id", "kind", "certified_badge", "followers", "status_badge"]
+    list_display = ["account", "kind", "certified_badge", "followers", "status_badge"]
     list_filter = ["kind", "status", CertifiedFilter]
     # Names: substring search over a table of thousands; app_id: exact, served by its unique index.
     search_fields = ["name", "app_id__exact"]
@@ -246,6 +272,10 @@ class OfficialAccountAdmin(ReviewPagesMixin, admin.ModelAdmin):
             queryset = queryset.filter(kind=OfficialAccount.Kind.SERVICE)
         return queryset, may_have_duplicates
 
+    @admin.display(description="Account", ordering="name")
+    def account(self, obj):
+        return format_html('{}<div class="bc-sub">{}</div>', obj.name, obj.app_id)
+
     @admin.display(description="Certification", ordering="certified_until")
     def certified_badge(self, obj):
         until = getattr(obj, "certified_until", None)
@@ -264,7 +294,7 @@ class OfficialAccountAdmin(ReviewPagesMixin, admin.ModelAdmin):
     def status_badge(self, obj):
         if obj.status == OfficialAccount.Status.SUSPENDED:
             until = f"until {_local(obj.suspended_until)}" if obj.suspended_until else "until reinstated"
-            return format_html('<span class="bc-badge bc-badge-bad">Suspended {}</span>', until)
+            return format_html('<span class="bc-badge bc-badge-bad">Suspended</span><div class="bc-sub">{}</div>', until)
         return format_html('<span class="bc-badge bc-badge-ok">{}</span>', obj.get_status_display())
 
     def has_suspend_permission(self, request, obj=None):
@@ -356,17 +386,8 @@ class OfficialAccountAdmin(ReviewPagesMixin, admin.ModelAdmin):
 
 @admin.register(Certification)
 class CertificationAdmin(ReviewPagesMixin, admin.ModelAdmin):
-    list_display = [
-        "id",
-        "account",
-        "status_badge",
-        "legal_name",
-        "registration_number",
-        "submitted_at",
-        "validity",
-        "reviewed_by",
-    ]
-    list_display_links = ["id", "account"]
+    list_display = ["certification", "status_badge", "applicant", "submitted", "validity", "reviewed_by"]
+    list_display_links = ["certification"]
     list_filter = ["status"]
     search_fields = ["account__name", "account__app_id__exact", "registration_number__exact"]
     search_help_text = "Part of the account name, or the exact app_id or registration number."
@@ -381,8 +402,7 @@ class CertificationAdmin(ReviewPagesMixin, admin.ModelAdmin):
         "legal_name",
         "registration_number",
         "submitted_at",
-        "valid_from",
-        "valid_until",
+        "validity_period",
         "reviewed_by",
         "reviewed_at",
         "decision_note",
@@ -393,6 +413,18 @@ class CertificationAdmin(ReviewPagesMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.change_fields
+
+    @admin.display(description="Certification", ordering="id")
+    def certification(self, obj):
+        return f"#{obj.pk} {obj.account.name}"
+
+    @admin.display(description="Applicant")
+    def applicant(self, obj):
+        return format_html('{}<div class="bc-sub">{}</div>', obj.legal_name, obj.registration_number)
+
+    @admin.display(description="Submitted", ordering="submitted_at")
+    def submitted(self, obj):
+        return _local(obj.submitted_at, "Y-m-d")
 
     def has_review_permission(self, request, obj=None):
         return request.user.has_perm("accounts.review_certification")
@@ -407,11 +439,23 @@ class CertificationAdmin(ReviewPagesMixin, admin.ModelAdmin):
         }.get(obj.status, "off")
         return format_html('<span class="bc-badge bc-badge-{}">{}</span>', css, obj.get_status_display())
 
+    def _has_validity(self, obj) -> bool:
+        # A pending or rejected application has no validity yet: approval sets it.
+        return obj.status not in (Certification.Status.PENDING, Certification.Status.REJECTED)
+
     @admin.display(description="Validity", ordering="valid_until")
     def validity(self, obj):
-        if obj.status in (Certification.Status.PENDING, Certification.Status.REJECTED):
+        if not self._has_validity(obj):
             return "—"
-        return f"{_local(obj.valid_from, 'Y-m-d')} – {_local(obj.valid_until, 'Y-m-d')}"
+        return format_html(
+            '<span style="white-space: nowrap">{} – {}</span>', _local(obj.valid_from, "Y-m-d"), _local(obj.valid_until, "Y-m-d")
+        )
+
+    @admin.display(description="Valid")
+    def validity_period(self, obj):
+        if not self._has_validity(obj):
+            return "— (set on approval)"
+        return f"from {_local(obj.valid_from)} until {_local(obj.valid_until)} ({settings.TIME_ZONE})"
 
     # Filing an application goes through submit_certification (one pending application at a time).
 
@@ -546,7 +590,7 @@ class CertificationAdmin(ReviewPagesMixin, admin.ModelAdmin):
 @admin.register(Follower)
 class FollowerAdmin(admin.ModelAdmin):
     form = FollowerForm
-    list_display = ["openid", "nickname", "account", "subscribed", "subscribed_at", "unsubscribed_at"]
+    list_display = ["openid", "nickname", "account", "subscribed", "subscribed_at"]
     list_select_related = ["account"]
     # Only indexed, low-cardinality filters: the account (follower_audience_idx / the unique
     # (account, openid) index) and subscribed within it (follower_account_sub_idx).
@@ -557,6 +601,7 @@ class FollowerAdmin(admin.ModelAdmin):
     readonly_fields = ["subscribed", "subscribed_at", "unsubscribed_at"]
     ordering = ["-id"]
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # facet counts would COUNT(*) millions of rows per choice
     paginator = EstimatedCountPaginator
 
 
@@ -607,6 +652,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_select_related = ["by", "account"]
     list_filter = [AccountFilter]
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     paginator = EstimatedCountPaginator
 
     def has_add_permission(self, request):
