@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from . import selectors, services
 from .exceptions import DomainError
@@ -138,10 +139,18 @@ class ReviewPagesMixin:
             "action_name": action,
             "selected_ids": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME) if action else [],
             "select_across": request.POST.get("select_across", "0") if action else "0",
-            "cancel_url": request.META.get("HTTP_REFERER") or reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+            "cancel_url": self._back_url(request),
             "media": self.media + form.media,
         }
         return TemplateResponse(request, self.action_form_template, context)
+
+    def _back_url(self, request) -> str:
+        referer = request.META.get("HTTP_REFERER", "")
+        if referer and url_has_allowed_host_and_scheme(
+            referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return referer
+        return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
 
     def _get_for_view(self, request, object_id):
         obj = self.get_object(request, unquote(object_id))

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import services
-from accounts.models import AuditEvent, Certification, Follower, MenuItem, Tag
+from accounts.models import AuditEvent, Certification, Follower, MenuItem, OfficialAccount, Tag
 
 pytestmark = pytest.mark.django_db
 
@@ -193,6 +193,26 @@ def test_operator_cannot_suspend(client, make_user, world):
     assert client.get(url("officialaccount_suspend", account.pk)).status_code == 403
     page = client.get(url("officialaccount_changelist"))
     assert page.status_code == 200 and "suspend_accounts" not in page.content.decode()
+
+
+def test_add_an_account(admin_client):
+    add = admin_client.get(url("officialaccount_add"))
+    data = form_data(add, "officialaccount_form")
+    assert re.fullmatch(r"wx[0-9a-f]{16}", data["app_id"]), "a fresh app id is offered"
+    data.update(name="New Shop", kind="service", owner_name="New Shop Ltd")
+    response = admin_client.post(url("officialaccount_add"), data, follow=True)
+    account = OfficialAccount.objects.get(name="New Shop")
+    assert (account.kind, account.status, account.app_id) == ("service", "active", data["app_id"])
+    assert response.status_code == 200
+
+
+def test_menu_item_account_autocomplete_offers_service_accounts_only(admin_client, world):
+    query = "app_label=accounts&model_name=menuitem&field_name=account&term="
+    results = admin_client.get(reverse("admin:autocomplete") + "?" + query).json()["results"]
+    assert [r["text"] for r in results] == ["Acme Service"]
+    query = "app_label=accounts&model_name=certification&field_name=account&term="
+    results = admin_client.get(reverse("admin:autocomplete") + "?" + query).json()["results"]
+    assert sorted(r["text"] for r in results) == ["Acme Service", "Daily News"]
 
 
 # --- accounts list -------------------------------------------------------------------------------
