@@ -88,8 +88,8 @@ def send_time_text(broadcast: Broadcast) -> str:
     return f"{platform_time(broadcast.scheduled_at)} ({settings.PLATFORM_TIME_ZONE})"
 
 
-def progress_bar(b: Broadcast):
-    """Sent / filtered / failed of total as a stacked bar and counters."""
+def progress_bar(b: Broadcast, *, compact: bool = False):
+    """Sent / filtered / failed of total as a stacked bar and counters (`compact`: narrow list column)."""
     if b.status not in DELIVERY_STATES:
         return "—"
     total = b.total_count or 0
@@ -100,16 +100,38 @@ def progress_bar(b: Broadcast):
     def pct(n):
         return f"{min(100.0, 100.0 * n / total):.2f}"
 
-    return format_html(
+    bar = format_html(
         '<div class="bc-progress" role="progressbar" aria-valuenow="{}" aria-valuemax="{}" title="{} of {} done">'
         '<span class="bc-sent" style="width:{}%"></span>'
         '<span class="bc-filtered" style="width:{}%"></span>'
-        '<span class="bc-failed" style="width:{}%"></span></div>'
-        '<div class="bc-counts">sent {} · filtered {} · failed {} of {} ({}%)</div>',
-        done, total, done, total,
-        pct(b.sent_count), pct(b.filtered_count), pct(b.error_count),
-        b.sent_count, b.filtered_count, b.error_count, total, int(100 * done / total),
+        '<span class="bc-failed" style="width:{}%"></span></div>',
+        done, total, done, total, pct(b.sent_count), pct(b.filtered_count), pct(b.error_count),
     )
+    if compact:  # one counter a line: fits the list's narrow column
+        return format_html(
+            '{}<div class="bc-counts bc-compact">sent {}<br>filtered {}<br>failed {}<br>of {} · {}%</div>',
+            bar, b.sent_count, b.filtered_count, b.error_count, total, int(100 * done / total),
+        )
+    return format_html(
+        '{}<div class="bc-counts">sent {} · filtered {} · failed {} of {} ({}%)</div>',
+        bar, b.sent_count, b.filtered_count, b.error_count, total, int(100 * done / total),
+    )
+
+
+def short_kind(account) -> str:
+    return "Service" if account.is_service else "Subscription"
+
+
+def short_channel(b: Broadcast) -> str:
+    return "API" if b.channel == Broadcast.Channel.API else "Console"
+
+
+def short_audience(b: Broadcast) -> str:
+    if b.audience == Broadcast.Audience.TAG:
+        return f"Tag “{b.tag}”" if b.tag_id else "Tag"
+    if b.audience == Broadcast.Audience.FOLLOWERS:
+        return "Follower list"
+    return "All"
 
 
 def status_badge(b: Broadcast):
@@ -207,7 +229,7 @@ TRANSITIONS = {
                    form_class=ApproveForm, help="Reserves a quota slot for the send time's window."),
         Transition("reject", "Reject", "rejected", frozenset({Status.PENDING_REVIEW, Status.APPROVED}),
                    "reject_broadcast", form_class=RejectForm, danger=True,
-                   help="Gives back the quota slot; an approved broadcast can be rejected until it starts sending."),
+                   help="The author is told why; a held quota slot is given back."),
         Transition("reschedule", "Reschedule", "rescheduled", frozenset({Status.APPROVED}), "reschedule_broadcast",
                    form_class=RescheduleForm, help="Moves the quota slot to the new send time's window."),
         Transition("pause", "Pause sending", "paused", frozenset({Status.SENDING}), "pause_broadcast",
@@ -216,7 +238,7 @@ TRANSITIONS = {
         Transition("cancel", "Cancel", "cancelled",
                    frozenset({Status.DRAFT, Status.PENDING_REVIEW, Status.APPROVED, Status.SENDING, Status.PAUSED}),
                    "cancel_broadcast", danger=True,
-                   help="Gives back the quota slot; a sending broadcast sends no further batch."),
+                   help="Before sending, its quota slot is given back; once sending, no further batch goes out."),
     ]
 }
 
@@ -319,9 +341,10 @@ resume_selected = _bulk_action("resume", "control")
 @admin.register(Broadcast)
 class BroadcastAdmin(TransitionsMixin, admin.ModelAdmin):
     form = BroadcastForm
-    list_display = ("title", "account", "kind", "channel", "audience", "status_display", "send_time", "progress")
+    list_display = ("title", "account", "kind", "channel_short", "audience_short", "status_display", "send_time",
+                    "progress_column")
     list_filter = ("status", "channel", "audience")
-    list_select_related = ("account",)
+    list_select_related = ("account", "tag")
     search_fields = ("title", "=account__app_id")
     show_full_result_count = False
     autocomplete_fields = ("account", "tag")  # the accounts admin searches both
@@ -354,19 +377,35 @@ class BroadcastAdmin(TransitionsMixin, admin.ModelAdmin):
 
     @admin.display(description="Kind", ordering="account__kind")
     def kind(self, obj):
-        return obj.account.get_kind_display()
+        return short_kind(obj.account)
+
+    @admin.display(description="Channel", ordering="channel")
+    def channel_short(self, obj):
+        return short_channel(obj)
+
+    @admin.display(description="Audience", ordering="audience")
+    def audience_short(self, obj):
+        return short_audience(obj)
 
     @admin.display(description="Status", ordering="status")
     def status_display(self, obj):
         return status_badge(obj)
 
-    @admin.display(description=f"Send time ({settings.PLATFORM_TIME_ZONE})", ordering="scheduled_at")
+    @admin.display(description="Send time", ordering="scheduled_at")
     def send_time(self, obj):
         return platform_time(obj.scheduled_at) or "on approval"
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {"platform_zone": settings.PLATFORM_TIME_ZONE, **(extra_context or {})}
+        return super().changelist_view(request, extra_context=extra)
 
     @admin.display(description="Progress")
     def progress(self, obj):
         return progress_bar(obj)
+
+    @admin.display(description="Progress")
+    def progress_column(self, obj):
+        return progress_bar(obj, compact=True)
 
     @admin.display(description="Batches")
     def batches(self, obj):
@@ -572,11 +611,11 @@ def review_context(request, b: Broadcast) -> dict:
 class PendingBroadcastAdmin(TransitionsMixin, admin.ModelAdmin):
     """The review queue: pending broadcasts, oldest first; each row opens the review page."""
 
-    list_display = ("review_link", "account", "kind", "channel", "audience", "send_time", "submitted", "waiting",
-                    "created_by", "flags")
+    list_display = ("review_link", "account", "kind", "channel_short", "audience_short", "send_time", "submitted",
+                    "waiting", "flags")
     list_display_links = None
     list_filter = ("channel", "audience")
-    list_select_related = ("account", "created_by")
+    list_select_related = ("account", "created_by", "tag")
     show_full_result_count = False
     sortable_by = ()
     actions = [approve_selected, reject_selected, cancel_selected]
@@ -616,15 +655,28 @@ class PendingBroadcastAdmin(TransitionsMixin, admin.ModelAdmin):
 
     @admin.display(description="Kind")
     def kind(self, obj):
-        return obj.account.get_kind_display()
+        return short_kind(obj.account)
 
-    @admin.display(description=f"Send time ({settings.PLATFORM_TIME_ZONE})")
+    @admin.display(description="Channel")
+    def channel_short(self, obj):
+        return short_channel(obj)
+
+    @admin.display(description="Audience")
+    def audience_short(self, obj):
+        return short_audience(obj)
+
+    @admin.display(description="Send time")
     def send_time(self, obj):
         return platform_time(obj.scheduled_at) or "on approval"
 
+    def changelist_view(self, request, extra_context=None):
+        extra = {"platform_zone": settings.PLATFORM_TIME_ZONE, **(extra_context or {})}
+        return super().changelist_view(request, extra_context=extra)
+
     @admin.display(description="Submitted")
     def submitted(self, obj):
-        return platform_time(obj.submitted_at)
+        by = f" by {obj.created_by}" if obj.created_by else ""
+        return f"{platform_time(obj.submitted_at)}{by}"
 
     @admin.display(description="Waiting")
     def waiting(self, obj):
@@ -876,7 +928,7 @@ class DeliveryBatchAdmin(BigTableAdmin):
 class InboxMessageAdmin(BigTableAdmin):
     """A follower's inbox: open it with ?follower_id=<id> (linked from the deliveries list)."""
 
-    list_display = ("created_at", "follower_display", "account", "broadcast", "kind", "folded")
+    list_display = ("created_at", "follower_display", "account", "broadcast", "kind")
     list_filter = (FollowerIdFilter, BroadcastIdFilter)
     list_select_related = ("follower", "broadcast__account")
     raw_id_fields = ("follower", "broadcast")
