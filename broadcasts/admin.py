@@ -24,7 +24,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.exceptions import DomainError
@@ -416,8 +416,8 @@ class BroadcastAdmin(TransitionsMixin, admin.ModelAdmin):
         if not obj.findings:
             return "None"
         return format_html(
-            "<ul class='bc-findings'>{}</ul>",
-            format_html("".join(format_html("<li>{}</li>", finding_text(f)) for f in obj.findings)),
+            '<ul class="bc-findings">{}</ul>',
+            format_html_join("", "<li>{}</li>", ((finding_text(f),) for f in obj.findings)),
         )
 
     # ---- permissions: edit drafts only, never delete (cancel instead)

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent, MenuItem, OfficialAccount, Tag
-from broadcasts import services
+from broadcasts import engine, services
 from broadcasts.models import (
     Broadcast,
     ContentRule,
@@ -467,3 +467,54 @@ def test_a_followers_inbox_is_listed_with_a_title_naming_them(admin_client, full
     assert "Approved one" in text and "in the chat list" in text
     other = admin_client.get(reverse("admin:broadcasts_inboxmessage_changelist") + "?follower_id=999999999")
     assert "0 inbox messages" in other.content.decode()
+
+
+# ---------------------------------------------------------------- delivery control (engine)
+
+
+def test_reviewer_pauses_and_resumes_a_sending_broadcast(login, users, service_account):
+    b = services.approve_broadcast(pending(service_account, users["operator"]), by=users["reviewer"])
+    b = engine.dispatch_broadcast(b)
+    assert b.status == Broadcast.Status.SENDING
+    assert login("operator").post(transition_url(b, "pause")).status_code == 403
+
+    client = login("reviewer")
+    response = client.post(transition_url(b, "pause"), {"next": change_url(b)}, follow=True)
+    assert "“Autumn menu” paused." in messages_of(response)
+    b.refresh_from_db()
+    assert b.status == Broadcast.Status.PAUSED
+    page = response.content.decode()
+    assert transition_url(b, "resume") in page and transition_url(b, "pause") not in page
+
+    response = client.post(transition_url(b, "resume"), follow=True)
+    assert "“Autumn menu” resumed." in messages_of(response)
+    b.refresh_from_db()
+    assert b.status == Broadcast.Status.SENDING
+    again = client.post(transition_url(b, "resume"), follow=True)  # a second click: refused, not a 500
+    assert messages_of(again) == ["Only a paused broadcast can be resumed; “Autumn menu” is sending."]
+
+
+def test_a_finished_broadcast_shows_its_totals_and_deliveries(admin_client, users, service_account):
+    b = services.approve_broadcast(pending(service_account, users["operator"]), by=users["reviewer"])
+    b = engine.dispatch_broadcast(b)
+    for batch_id in DeliveryBatch.objects.filter(broadcast=b).values_list("id", flat=True):
+        engine.deliver_batch(batch_id)
+    b.refresh_from_db()
+    assert b.status == Broadcast.Status.SENT
+    page = admin_client.get(change_url(b)).content.decode()
+    assert "sent 5 · filtered 0 · failed 0 of 5 (100%)" in page
+    deliveries = admin_client.get(reverse("admin:broadcasts_delivery_changelist") + f"?broadcast_id={b.pk}")
+    assert "5 deliveries" in deliveries.content.decode()
+    follower = service_account.followers.filter(subscribed=True).order_by("id").first()
+    inbox = admin_client.get(reverse("admin:broadcasts_inboxmessage_changelist") + f"?follower_id={follower.pk}")
+    assert "Autumn menu" in inbox.content.decode() and "in the chat list" in inbox.content.decode()
+
+
+def test_findings_with_markup_and_braces_are_shown_escaped(admin_client, users, service_account):
+    b = pending(service_account, users["operator"], body="Click now to win {0} <b>mugs</b>!")
+    assert b.findings  # the "click now" flag rule matched
+    for url in (change_url(b), review_url(b)):
+        page = admin_client.get(url)
+        assert page.status_code == 200
+        text = page.content.decode()
+        assert "{0} &lt;b&gt;mugs&lt;/b&gt;" in text and "<b>mugs</b>" not in text
