@@ -512,3 +512,8 @@ def reschedule_broadcast(broadcast: Broadcast, *, by, send_at: datetime) -> Broa
         note=f"from {quota.fmt_moment(old) if old else 'now'} to {quota.fmt_moment(at)}",
     )
     return b
+
+
+# The delivery engine's public services (issue 5), so callers need only this module.
+# engine.py imports services only inside functions, so this import at the end is safe.
+from .engine import dispatch_due_broadcasts, pause_broadcast, resume_broadcast  # noqa: E402,F401
