@@ -1,0 +1,17 @@
+"""dispatch_broadcasts: start every approved broadcast whose send time has come (what beat does each minute)."""
+
+from django.core.management.base import BaseCommand
+
+from broadcasts import engine
+
+
+class Command(BaseCommand):
+    help = (
+        "Dispatch the approved broadcasts whose send time has come, once: each goes to sending with its "
+        "batches queued for the Celery workers (or to failed when its account may no longer send). "
+        "Safe beside beat and other runs."
+    )
+
+    def handle(self, *args, **options):
+        n = engine.dispatch_due_broadcasts()
+        self.stdout.write(f"Dispatched {n} broadcast{'s' if n != 1 else ''}.")

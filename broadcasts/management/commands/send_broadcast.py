@@ -1,0 +1,132 @@
+"""send_broadcast ID [--now]: dispatch one approved broadcast and follow it until it ends."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from tqdm import tqdm
+
+from accounts.exceptions import DomainError
+from broadcasts import engine, services
+from broadcasts.exceptions import InvalidState
+from broadcasts.models import Broadcast
+
+from .broadcast_status import describe
+
+# Plain (non-terminal) output prints a progress line at most this often.
+PLAIN_LINE_SECONDS = 2.0
+
+
+class Command(BaseCommand):
+    help = (
+        "Dispatch one approved broadcast and wait until it has been delivered, showing sent / filtered / "
+        "failed as it goes. Delivery is done by the Celery workers: start them first "
+        "(celery -A operator_console worker)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("broadcast_id", type=int, help="The broadcast's id (as in the admin).")
+        parser.add_argument(
+            "--now", action="store_true",
+            help="Send now even if its send time is later (its quota slot moves to the current window).",
+        )
+        parser.add_argument("--interval", type=float, default=0.5, help="Seconds between progress reads (0.5).")
+        parser.add_argument(
+            "--stall-warning", type=float, default=30.0,
+            help="Warn when nothing has moved for this many seconds (30): are the workers running?",
+        )
+        parser.add_argument(
+            "--timeout", type=float, default=None,
+            help="Stop waiting after this many seconds (exit status 1); the broadcast goes on.",
+        )
+
+    def handle(self, *args, broadcast_id: int, now: bool, interval: float, stall_warning: float,
+               timeout: float | None, **options):
+        b = Broadcast.objects.select_related("account").filter(pk=broadcast_id).first()
+        if b is None:
+            raise CommandError(f"Broadcast #{broadcast_id} does not exist.")
+        try:
+            if b.status == Broadcast.Status.APPROVED:
+                if b.scheduled_at and b.scheduled_at > timezone.now():
+                    if not now:
+                        raise CommandError(
+                            f"Broadcast #{b.pk} “{b.title}” is scheduled for later; pass --now to send it now."
+                        )
+                    b = services.reschedule_broadcast(b, by=None, send_at=timezone.now())
+                try:
+                    b = engine.dispatch_broadcast(b)
+                except InvalidState:
+                    b.refresh_from_db()
+                    if b.status == Broadcast.Status.APPROVED:
+                        raise
+                    # Beat (or another command) dispatched it a moment ago: follow it.
+            elif b.status not in (Broadcast.Status.SENDING, Broadcast.Status.PAUSED):
+                raise CommandError(
+                    f"Broadcast #{b.pk} “{b.title}” is {b.get_status_display().lower()}; "
+                    "only approved broadcasts can be sent."
+                )
+        except DomainError as exc:
+            raise CommandError(str(exc)) from exc
+        try:
+            done = self.follow(b, interval=interval, stall_warning=stall_warning, timeout=timeout)
+        except KeyboardInterrupt:
+            self.stdout.write(
+                f"\nStopped watching; the broadcast goes on. See: manage.py broadcast_status {b.pk}"
+            )
+            return
+        b.refresh_from_db()
+        if not done:
+            p = engine.progress(b)
+            raise CommandError(
+                f"Stopped waiting after {timeout:g} s with {p['processed']:,} of {p['total']:,} followers done; "
+                f"the broadcast goes on (manage.py broadcast_status {b.pk})."
+            )
+        for label, value in describe(b):
+            self.stdout.write(f"  {label + ':':<10} {value}")
+        if b.status == Broadcast.Status.FAILED:
+            raise CommandError(f"Broadcast #{b.pk} failed: {b.failure_reason}")
+
+    def follow(self, b: Broadcast, *, interval: float, stall_warning: float, timeout: float | None) -> bool:
+        """Show progress until the broadcast ends (True) or `timeout` seconds pass (False)."""
+        out = self.stdout._out  # the real stream: tqdm writes "\r" without newlines
+        bar = None
+        if out.isatty():
+            bar = tqdm(total=max(b.total_count, 1), unit=" followers", unit_scale=True, file=out, dynamic_ncols=True)
+        started = last_moved = time.monotonic()
+        last, printed_at, warned = None, 0.0, False
+        try:
+            while True:
+                b.refresh_from_db()
+                p = engine.progress(b)
+                state = (p["processed"], p["status"], p["batches_done"])
+                clock = time.monotonic()
+                if state != last:
+                    last, last_moved, warned = state, clock, False
+                    if bar is not None:
+                        bar.total = max(p["total"], 1)
+                        bar.n = p["processed"]
+                        bar.set_postfix(sent=p["sent"], filtered=p["filtered"], failed=p["failed"], status=p["status"])
+                    elif p["finished"] or clock - printed_at >= PLAIN_LINE_SECONDS:
+                        printed_at = clock
+                        self.stdout.write(
+                            f"{b.get_status_display().lower()}: {p['processed']:,} of {p['total']:,} — "
+                            f"sent {p['sent']:,}, filtered {p['filtered']:,}, failed {p['failed']:,} "
+                            f"({p['batches_done']:,}/{p['batch_count']:,} batches)"
+                        )
+                elif not warned and clock - last_moved >= stall_warning:
+                    warned = True
+                    if p["status"] == Broadcast.Status.PAUSED:
+                        note = "the broadcast is paused; resume it in the admin."
+                    else:
+                        note = "are Celery workers running? Start one with: celery -A operator_console worker"
+                    self.stderr.write(f"Nothing has moved for {stall_warning:g} s: {note}")
+                if p["finished"]:
+                    return True
+                if timeout is not None and clock - started >= timeout:
+                    return False
+                time.sleep(interval)
+        finally:
+            if bar is not None:
+                bar.close()
