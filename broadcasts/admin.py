@@ -360,12 +360,12 @@ class BroadcastAdmin(TransitionsMixin, admin.ModelAdmin):
     )
     content_fieldsets = (
         ("Content", {"fields": ("account", "title", "message_type", "body", "url", "cover_url")}),
-        ("Audience and send time", {"fields": ("channel", "audience", "tag", "recipients", "client_msg_id", "scheduled_at")}),
+        ("Audience and send time", {"fields": ("channel", "audience", "tag", "recipients", "scheduled_at")}),
     )
     review_fieldset = (
         "Review",
-        {"fields": ("status_display", "created_by", "created_at", "submitted_at", "reviewed_by", "reviewed_at",
-                    "review_note", "findings_display")},
+        {"fields": ("status_display", "created_by", "created_at", "client_msg_id", "submitted_at", "reviewed_by",
+                    "reviewed_at", "review_note", "findings_display")},
     )
     delivery_fieldset = (
         "Delivery",

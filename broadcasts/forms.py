@@ -17,7 +17,8 @@ from accounts.exceptions import DomainError
 from . import services
 from .models import Broadcast
 
-# The fields of a draft that create_broadcast / update_broadcast accept.
+# The fields of a draft the admin form offers (create_broadcast / update_broadcast accept them).
+# client_msg_id is the API's idempotency key: shown read-only, never typed in the console.
 DRAFT_FIELDS = (
     "account",
     "title",
@@ -29,7 +30,6 @@ DRAFT_FIELDS = (
     "audience",
     "tag",
     "recipients",
-    "client_msg_id",
     "scheduled_at",
 )
 
@@ -59,8 +59,6 @@ class BroadcastForm(forms.ModelForm):
         values = {name: self.cleaned_data[name] for name in DRAFT_FIELDS if name in self.cleaned_data}
         if "recipients" in values:
             values["recipients"] = list(values["recipients"])
-        if not values.get("client_msg_id"):
-            values.pop("client_msg_id", None)
         try:
             if self.instance.pk is None:
                 account = values.pop("account")
