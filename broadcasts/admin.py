@@ -595,6 +595,7 @@ def review_context(request, b: Broadcast) -> dict:
         "certification": certification,
         "needs_certification": needs_certification,
         "suspended": account.is_suspended(b.send_time),
+        "is_author": b.created_by_id is not None and b.created_by_id == request.user.pk,
         "transitions": [(t, t.form_class()) for t in available_transitions(request.user, b)],
         "history": broadcast_history(b),
         "change_url": reverse("admin:broadcasts_broadcast_change", args=[b.pk]),

@@ -518,3 +518,22 @@ def test_findings_with_markup_and_braces_are_shown_escaped(admin_client, users, 
         assert page.status_code == 200
         text = page.content.decode()
         assert "{0} &lt;b&gt;mugs&lt;/b&gt;" in text and "<b>mugs</b>" not in text
+
+
+def test_a_blocked_submission_is_rejected_with_the_rules_message(login, users, service_account):
+    b = draft(service_account, users["operator"], body="You are a lottery winner, send your bank details.")
+    response = login("operator").post(transition_url(b, "submit"), {"next": change_url(b)}, follow=True)
+    assert response.status_code == 200
+    [message] = messages_of(response)
+    assert message.startswith("“Autumn menu” was rejected: it matches content rule #")
+    assert "Acme Service receives 10 violation points." in message
+    b.refresh_from_db()
+    assert b.status == Broadcast.Status.REJECTED
+    assert "Rejected automatically by moderation" in response.content.decode()  # the review note on the page
+
+
+def test_the_author_is_told_on_the_review_page_that_another_reviewer_must_approve(login, users, service_account):
+    b = pending(service_account, users["reviewer"])
+    page = login("reviewer").get(review_url(b)).content.decode()
+    assert "You wrote this broadcast: another reviewer must approve it (four eyes)." in page
+    assert "You wrote this broadcast" not in login("reviewer2").get(review_url(b)).content.decode()
