@@ -336,6 +336,9 @@ class FollowerQuotaUsage(models.Model):
             models.UniqueConstraint(fields=["follower", "window_start"], name="follower_usage_unique")
         ]
 
+    def __str__(self):
+        return f"{self.follower_id} from {self.window_start}: {self.count}"
+
 
 class InboxMessage(models.Model):
     """The platform's own message store (inbox backend): what a follower sees (R6)."""

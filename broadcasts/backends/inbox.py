@@ -21,13 +21,13 @@ class InboxBackend(BaseBackend):
             return {}
         table = InboxMessage._meta.db_table
         if connection.vendor == "postgresql":
-            ids_sql, ids_param = "SELECT unnest(%s::bigint[])", batch.follower_ids
+            ids_sql, ids_param = "SELECT unnest(%s::bigint[]) AS id", batch.follower_ids
         else:
-            ids_sql, ids_param = "SELECT value FROM json_each(%s)", json.dumps(batch.follower_ids)
+            ids_sql, ids_param = "SELECT value AS id FROM json_each(%s)", json.dumps(batch.follower_ids)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {table} (follower_id, broadcast_id, folded, created_at) "
-                f"SELECT ids.id, %s, %s, %s FROM ({ids_sql}) AS ids(id) WHERE true "
+                f"SELECT ids.id, %s, %s, %s FROM ({ids_sql}) AS ids WHERE true "
                 "ON CONFLICT (broadcast_id, follower_id) DO NOTHING",
                 [batch.broadcast_id, batch.folded, connection.ops.adapt_datetimefield_value(timezone.now()), ids_param],
             )
