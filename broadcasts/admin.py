@@ -90,7 +90,8 @@ def send_time_text(broadcast: Broadcast) -> str:
 
 def progress_bar(b: Broadcast, *, compact: bool = False):
     """Sent / filtered / failed of total as a stacked bar and counters (`compact`: narrow list column)."""
-    if b.status not in DELIVERY_STATES:
+    stopped_mid_send = b.status == Status.CANCELLED and b.total_count
+    if b.status not in DELIVERY_STATES and not stopped_mid_send:
         return "—"
     total = b.total_count or 0
     done = b.sent_count + b.filtered_count + b.error_count
