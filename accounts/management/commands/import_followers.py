@@ -1,0 +1,125 @@
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.exceptions import DomainError
+from accounts.imports import (
+    HEADER,
+    ImportRowsInvalid,
+    RowProblem,
+    get_account_by_app_id,
+    import_followers,
+    printable,
+)
+
+# Lines of a non-terminal progress report (a log, a pipe): one every quarter.
+PLAIN_PROGRESS_STEPS = 4
+# Files smaller than this finish before a plain progress line would help anyone.
+PLAIN_PROGRESS_MIN_BYTES = 10_000_000
+
+
+class Command(BaseCommand):
+    help = (
+        f"Import followers of an official account from a UTF-8 CSV file with the header {','.join(HEADER)}. "
+        "tags are separated by '|' and created when missing; subscribed_at is ISO-8601 (a date, or a time with "
+        "or without an offset; without one it is in PLATFORM_TIME_ZONE; empty means now). Rows are upserted by "
+        "openid: a re-import adds nothing twice, updates nickname and subscribed_at, subscribes again a follower "
+        "who had unsubscribed, and adds tags without removing any. Without --skip-invalid, one bad row means "
+        "nothing is imported and the command fails, listing the bad lines."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("app_id", help="the official account's app_id, e.g. wx1234567890abcdef")
+        parser.add_argument("file", help="CSV file to import")
+        parser.add_argument(
+            "--skip-invalid",
+            action="store_true",
+            help="import the good rows and list the bad ones instead of importing nothing",
+        )
+
+    def handle(self, *args, app_id, file, skip_invalid, **options):
+        path = Path(file)
+        try:
+            account = get_account_by_app_id(app_id)
+            stream = open(path, "rb")  # noqa: SIM115 - closed below, after the progress bar
+        except DomainError as exc:
+            raise CommandError(exc.message) from None
+        except FileNotFoundError:
+            raise CommandError(f"No such file: {path}") from None
+        except IsADirectoryError:
+            raise CommandError(f"{path} is a directory, not a CSV file.") from None
+        except OSError as exc:
+            raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
+
+        progress = _Progress(self, path)
+        try:
+            with stream:
+                result = import_followers(
+                    account,
+                    stream,
+                    skip_invalid=skip_invalid,
+                    name=path.name,
+                    progress=progress.update,
+                    on_phase=progress.phase,
+                )
+        except ImportRowsInvalid as exc:
+            progress.close()
+            raise CommandError(
+                "\n".join([exc.message, *_listing(exc.context["problems"], exc.context["problem_count"])])
+            ) from None
+        except DomainError as exc:
+            progress.close()
+            raise CommandError(exc.message) from None
+        progress.close()
+
+        if result.skipped:
+            self.stdout.write(self.style.WARNING(f"Skipped {result.skipped} invalid row{'s' if result.skipped != 1 else ''}:"))
+            for text in _listing(result.problems, result.skipped):
+                self.stdout.write(f"  {text}")
+        self.stdout.write(self.style.SUCCESS(f"Imported {path.name} into {account.name} ({account.app_id}): {result.summary}."))
+
+
+def _listing(problems: list[RowProblem], total: int) -> list[str]:
+    lines = [printable(str(p)) for p in problems]
+    if total > len(problems):
+        lines.append(f"… and {total - len(problems)} more")
+    return lines
+
+
+class _Progress:
+    """A tqdm bar on stderr when it is a terminal; otherwise a few plain lines for big files."""
+
+    def __init__(self, command: BaseCommand, path: Path):
+        self.stderr = command.stderr
+        self.total = path.stat().st_size
+        self.bar = None
+        self.next_plain = None
+        self.tty = sys.stderr.isatty() and command.stderr._out is sys.stderr
+        if self.tty:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=self.total, unit="B", unit_scale=True, unit_divisor=1024, desc=f"Reading {path.name}",
+                file=sys.stderr, leave=False,
+            )
+        elif self.total >= PLAIN_PROGRESS_MIN_BYTES:
+            self.next_plain = 1
+
+    def update(self, done: int) -> None:
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
+        elif self.next_plain is not None and done * PLAIN_PROGRESS_STEPS >= self.next_plain * self.total:
+            if done < self.total:
+                self.stderr.write(f"read {done * 100 // self.total}% of the file")
+            self.next_plain = done * PLAIN_PROGRESS_STEPS // self.total + 1
+
+    def phase(self, text: str) -> None:
+        self.close()
+        if self.tty or self.next_plain is not None:
+            self.stderr.write(f"{text}…", style_func=str)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
