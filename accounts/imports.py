@@ -305,6 +305,17 @@ def _repeat_problems(rows) -> list[RowProblem]:
     return [RowProblem(line, f"openid '{openid}' repeats line {first}") for line, openid, first, *_ in rows]
 
 
+def can_skip_row_triggers(cursor) -> bool:
+    """True when this PostgreSQL role may set session_replication_role (see _PostgresWriter)."""
+    if connection.vendor != "postgresql":
+        return False
+    if connection.pg_version >= 150000:
+        cursor.execute("SELECT has_parameter_privilege('session_replication_role', 'SET')")
+    else:
+        cursor.execute("SELECT current_setting('is_superuser') = 'on'")
+    return bool(cursor.fetchone()[0])
+
+
 class _PostgresWriter:
     """COPY into a temporary staging table, then a few set-based statements.
 
@@ -331,14 +342,7 @@ class _PostgresWriter:
         self.cursor = cursor
         self.account_id = account.pk
         self.fresh = fresh
-        self.skip_row_triggers = self._may_skip_row_triggers() if skip_row_triggers is None else skip_row_triggers
-
-    def _may_skip_row_triggers(self) -> bool:
-        if connection.pg_version >= 150000:
-            self.cursor.execute("SELECT has_parameter_privilege('session_replication_role', 'SET')")
-        else:
-            self.cursor.execute("SELECT current_setting('is_superuser') = 'on'")
-        return bool(self.cursor.fetchone()[0])
+        self.skip_row_triggers = can_skip_row_triggers(cursor) if skip_row_triggers is None else skip_row_triggers
 
     def stage(self, rows) -> int:
         cur = self.cursor

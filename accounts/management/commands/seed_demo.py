@@ -1,0 +1,72 @@
+from importlib import import_module
+
+from django.apps import apps
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.module_loading import module_has_submodule
+
+from accounts.demo import ACCOUNTS, DEFAULT_DEMO_PASSWORD, DEFAULT_FOLLOWERS, STAFF, DemoData, seed_demo
+from accounts.exceptions import DomainError
+from accounts.models import OfficialAccount
+
+
+class Command(BaseCommand):
+    help = (
+        "Load demo data: subscription and service accounts (one certified, one with a pending application, "
+        "one uncertified), tags, followers, a custom menu, and staff users operator / reviewer / auditor in the "
+        f"groups of those names (password from DEMO_PASSWORD, default '{DEFAULT_DEMO_PASSWORD}'). Idempotent: "
+        "a second run adds nothing; a larger --followers tops the demo accounts up. Installed apps with a "
+        "demo.seed_demo(demo, stdout=...) function add their own demo data afterwards."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--followers",
+            type=int,
+            default=DEFAULT_FOLLOWERS,
+            metavar="N",
+            help=f"demo followers in all, shared among the demo accounts (default {DEFAULT_FOLLOWERS:,})",
+        )
+
+    def handle(self, *args, followers, **options):
+        if followers < 0:
+            raise CommandError("--followers must be zero or more.")
+        try:
+            demo = seed_demo(followers=followers)
+            for app_config in apps.get_app_configs():
+                # Other apps' demo data (e.g. broadcasts), without accounts importing them.
+                if app_config.name != "accounts" and module_has_submodule(app_config.module, "demo"):
+                    hook = getattr(import_module(f"{app_config.name}.demo"), "seed_demo", None)
+                    if hook is not None:
+                        hook(demo, stdout=self.stdout)
+        except DomainError as exc:
+            raise CommandError(exc.message) from None
+        self.report(demo)
+
+    def report(self, demo: DemoData) -> None:
+        added = ", ".join(f"{n:,} {what}" for what, n in demo.added.items() if n)
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready ({'added ' + added if added else 'nothing to add'})."))
+        now = timezone.now()
+        accounts = (
+            OfficialAccount.objects.filter(app_id__in=[spec.app_id for spec in ACCOUNTS])
+            .annotate(n_followers=Count("followers", filter=Q(followers__subscribed=True)))
+            .order_by("kind", "name")
+        )
+        for account in accounts:
+            cert = account.current_certification(now)
+            if cert is not None:
+                badge = f"certified until {timezone.localtime(cert.valid_until):%Y-%m-%d}"
+            elif account.certifications.filter(status="pending").exists():
+                badge = "certification pending"
+            else:
+                badge = "not certified"
+            self.stdout.write(
+                f"  {account.name:<20} {account.app_id}  {account.get_kind_display():<20} {badge:<27}"
+                f" {account.n_followers:>9,} subscribed followers"
+            )
+        logins = []
+        for username, _name, _group in STAFF:
+            password = demo.password if demo.password_kept.get(username) else "(password changed since it was set)"
+            logins.append(f"{username} / {password}")
+        self.stdout.write("Demo staff logins (groups of the same names): " + ", ".join(logins))
