@@ -264,73 +264,58 @@ def _relax_commit() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-# R5 and the delivery rows of one batch, one statement (PostgreSQL). The upsert returns
-# the followers whose monthly counter it could bump (inserted at 1, or below the limit);
-# they get `sent` rows, the rest of the batch `filtered` rows. Counters are bumped in
-# follower-id order, so concurrent broadcasts of one account never deadlock.
-_RECORD_SQL = """
-WITH aud AS MATERIALIZED ({audience} AND f.id BETWEEN %s AND %s ORDER BY f.id),
-cap AS (
-    INSERT INTO {usage} AS u (follower_id, window_start, count)
-    SELECT id, %s, 1 FROM aud
-    ON CONFLICT (follower_id, window_start) DO UPDATE SET count = u.count + 1 WHERE u.count < %s
-    RETURNING u.follower_id
-),
-sent AS (
-    INSERT INTO {delivery} (broadcast_id, follower_id, status, error, delivered_at)
-    SELECT %s, follower_id, 'sent', '', %s FROM cap
-    ON CONFLICT (broadcast_id, follower_id) DO NOTHING
-    RETURNING follower_id
-),
-filtered AS (
-    INSERT INTO {delivery} (broadcast_id, follower_id, status, error, delivered_at)
-    SELECT %s, a.id, 'filtered', '', %s FROM aud a WHERE NOT EXISTS (SELECT 1 FROM cap c WHERE c.follower_id = a.id)
-    ON CONFLICT (broadcast_id, follower_id) DO NOTHING
-    RETURNING 1
-)
-SELECT (SELECT array_agg(follower_id) FROM sent), (SELECT count(*) FROM filtered), (SELECT count(*) FROM aud)
-"""
+def _record_deliveries(batch: DeliveryBatch, b: Broadcast, cap: _Cap | None, now: datetime, *,
+                       backend_rows: tuple[str, list] | None = None, want_ids: bool = True):
+    """Apply R5 to the batch's current audience and write its Delivery rows, in ONE statement
+    on PostgreSQL (see below). `backend_rows`: a transactional backend's INSERT reading the
+    CTE `sent`, run in the same statement.
 
-# No follower cap (no follower-scope policy): every follower of the batch is sent.
-_RECORD_UNCAPPED_SQL = """
-WITH aud AS MATERIALIZED ({audience} AND f.id BETWEEN %s AND %s),
-sent AS (
-    INSERT INTO {delivery} (broadcast_id, follower_id, status, error, delivered_at)
-    SELECT %s, id, 'sent', '', %s FROM aud
-    ON CONFLICT (broadcast_id, follower_id) DO NOTHING
-    RETURNING follower_id
-)
-SELECT (SELECT array_agg(follower_id) FROM sent), 0, (SELECT count(*) FROM aud)
-"""
-
-
-def _record_deliveries(batch: DeliveryBatch, b: Broadcast, cap: _Cap | None, now: datetime):
-    """Apply R5 to the batch's current audience and write its Delivery rows.
-
-    Returns (sent follower ids, filtered count, followers processed).
+    Returns (sent follower ids, or None when not `want_ids`; sent; filtered; followers processed).
     """
     audience, params = _audience_sql(b)
-    tables = {
-        "audience": audience,
-        "usage": FollowerQuotaUsage._meta.db_table,
-        "delivery": Delivery._meta.db_table,
-    }
-    span = [batch.first_follower_id, batch.last_follower_id]
     if connection.vendor != "postgresql":
-        return _record_deliveries_portable(batch, b, cap, now, audience, params)
+        ids, filtered, processed = _record_deliveries_portable(batch, b, cap, now, audience, params)
+        return ids, len(ids), filtered, processed
+    delivery = Delivery._meta.db_table
+    columns = f"INSERT INTO {delivery} (broadcast_id, follower_id, status, error, delivered_at)"
+    # The batch's audience now, in follower-id order: counters are bumped in that order,
+    # so concurrent broadcasts of one account never deadlock on them.
+    ctes = [f"aud AS MATERIALIZED ({audience} AND f.id BETWEEN %s AND %s ORDER BY f.id)"]
+    args = [*params, batch.first_follower_id, batch.last_follower_id]
+    if cap is None:
+        ctes.append(f"sent AS ({columns} SELECT %s, id, 'sent', '', %s FROM aud RETURNING follower_id)")
+        args += [b.pk, now]
+        filtered = "0"
+    else:
+        # R5: the upsert returns the followers whose monthly counter it could bump
+        # (inserted at 1, or still below the limit): they get `sent` rows, the others of
+        # the batch `filtered` rows. No ON CONFLICT on the delivery rows: the batch lock
+        # makes the batch run once, the unique constraint is the backstop (it would abort
+        # the batch rather than skip a row), and plain inserts skip speculative insertion.
+        ctes += [
+            f"cap AS (INSERT INTO {FollowerQuotaUsage._meta.db_table} AS u (follower_id, window_start, count) "
+            "SELECT id, %s, 1 FROM aud "
+            "ON CONFLICT (follower_id, window_start) DO UPDATE SET count = u.count + 1 WHERE u.count < %s "
+            "RETURNING u.follower_id)",
+            f"sent AS ({columns} SELECT %s, follower_id, 'sent', '', %s FROM cap RETURNING follower_id)",
+            f"filtered AS ({columns} SELECT %s, a.id, 'filtered', '', %s FROM aud a "
+            "WHERE NOT EXISTS (SELECT 1 FROM cap c WHERE c.follower_id = a.id) RETURNING 1)",
+        ]
+        args += [cap.window_start, cap.limit, b.pk, now, b.pk, now]
+        filtered = "(SELECT count(*) FROM filtered)"
+    if backend_rows is not None:
+        ctes.append(f"backend_rows AS ({backend_rows[0]})")
+        args += backend_rows[1]
+    ids = "(SELECT array_agg(follower_id) FROM sent)" if want_ids else "NULL"
+    sql = f"WITH {', '.join(ctes)} SELECT {ids}, (SELECT count(*) FROM sent), {filtered}, (SELECT count(*) FROM aud)"
     with connection.cursor() as cursor:
-        if cap is None:
-            cursor.execute(_RECORD_UNCAPPED_SQL.format(**tables), [*params, *span, b.pk, now])
-        else:
-            cursor.execute(
-                _RECORD_SQL.format(**tables), [*params, *span, cap.window_start, cap.limit, b.pk, now, b.pk, now]
-            )
-        sent, filtered, processed = cursor.fetchone()
-    return sorted(sent or []), filtered, processed
+        cursor.execute(sql, args)
+        sent_ids, sent, filtered_count, processed = cursor.fetchone()
+    return (sorted(sent_ids or []) if want_ids else None), sent, filtered_count, processed
 
 
 def _record_deliveries_portable(batch, b, cap, now, audience, params):
-    """The same as _RECORD_SQL in a few statements, for SQLite (no data-modifying CTEs)."""
+    """What the PostgreSQL statement does, in a few statements, for SQLite (no data-modifying CTEs)."""
     delivery = Delivery._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f"{audience} AND f.id BETWEEN %s AND %s ORDER BY f.id",
@@ -349,12 +334,11 @@ def _record_deliveries_portable(batch, b, cap, now, audience, params):
                 [connection.ops.adapt_datefield_value(cap.window_start), json.dumps(ids), cap.limit],
             )
             sent = sorted(row[0] for row in cursor.fetchall())
-        for status, chunk in ((Delivery.Status.SENT, sent), (Delivery.Status.FILTERED, ids)):
-            # Filtered: every follower of the batch without a row yet.
+        sent_set = set(sent)
+        for status, chunk in ((Delivery.Status.SENT, sent), (Delivery.Status.FILTERED, [i for i in ids if i not in sent_set])):
             cursor.execute(
                 f"INSERT INTO {delivery} (broadcast_id, follower_id, status, error, delivered_at) "
-                "SELECT %s, value, %s, '', %s FROM json_each(%s) WHERE true "
-                "ON CONFLICT (broadcast_id, follower_id) DO NOTHING",
+                "SELECT %s, value, %s, '', %s FROM json_each(%s)",
                 [b.pk, status, _db_moment(now), json.dumps(chunk)],
             )
     return sent, len(ids) - len(sent), len(ids)
@@ -393,22 +377,23 @@ def _outgoing(batch: DeliveryBatch, b: Broadcast, follower_ids: list[int]) -> Ou
 
 def _complete_batch(batch: DeliveryBatch, *, sent: int, filtered: int, failed: int, processed: int,
                     now: datetime, last_error: str = "") -> None:
-    """Mark the batch done and add its totals to the broadcast (F() expressions: concurrent
-    batches serialize on the broadcast row only for this update); finish on the last one."""
+    """Mark the batch done and add its totals to the broadcast (relative updates: concurrent
+    batches serialize on the broadcast row only from this update to their commit); finish
+    on the last one."""
     DeliveryBatch.objects.filter(pk=batch.pk).update(
         status=BatchStatus.DONE, finished_at=now, heartbeat=now,
         sent_count=sent, filtered_count=filtered, error_count=failed,
         last_error=last_error[:LAST_ERROR_CHARS],
     )
-    Broadcast.objects.filter(pk=batch.broadcast_id).update(
-        sent_count=F("sent_count") + sent,
-        filtered_count=F("filtered_count") + filtered,
-        error_count=F("error_count") + failed,
+    with connection.cursor() as cursor:
         # Followers who left the audience since dispatch leave the total.
-        total_count=F("total_count") + (processed - batch.size),
-        batches_done=F("batches_done") + 1,
-    )
-    done, count = Broadcast.objects.filter(pk=batch.broadcast_id).values_list("batches_done", "batch_count").get()
+        cursor.execute(
+            f"UPDATE {Broadcast._meta.db_table} SET sent_count = sent_count + %s, filtered_count = filtered_count + %s, "
+            "error_count = error_count + %s, total_count = total_count + %s, batches_done = batches_done + 1 "
+            "WHERE id = %s RETURNING batches_done, batch_count",
+            [sent, filtered, failed, processed - batch.size, batch.broadcast_id],
+        )
+        done, count = cursor.fetchone()
     if done >= count:
         _finish(batch.broadcast_id, now)
 
@@ -438,6 +423,18 @@ def _finish(broadcast_id: int, now: datetime) -> None:
     )
 
 
+# The heartbeat, committed before the work (requeue_stale_batches tells a started batch
+# whose worker died from one still waiting in the queue). Not for a done batch, nor for a
+# pending one of a paused broadcast.
+_CLAIM_SQL = """
+UPDATE {batch} AS bt SET heartbeat = %s, attempts = bt.attempts + 1
+FROM {broadcast} AS b
+WHERE bt.id = %s AND b.id = bt.broadcast_id AND bt.status <> 'done'
+  AND NOT (bt.status = 'pending' AND b.status = 'paused')
+RETURNING attempts  -- unqualified: SQLite does not take an alias here
+"""
+
+
 def deliver_batch(batch_id: int, *, final_attempt: bool = False) -> str:
     """Deliver one batch exactly once. Returns what happened: "delivered", "duplicate" (already
     done), "paused" (left pending for resume), "cancelled" (closed, nothing sent), "busy"
@@ -446,27 +443,32 @@ def deliver_batch(batch_id: int, *, final_attempt: bool = False) -> str:
     Raises SenderUnavailable on a transient backend failure (the task retries), except on the
     final attempt, where the batch's followers are failed with the error kept.
     """
-    head = DeliveryBatch.objects.filter(pk=batch_id).values_list("status", "broadcast__status").first()
-    if head is None:
-        return "missing"
-    if head[0] == BatchStatus.DONE:
-        return "duplicate"
-    if head[0] == BatchStatus.PENDING and head[1] == Status.PAUSED:
-        return "paused"
-    # The heartbeat commits before the work: requeue_stale_batches tells a started batch
-    # whose worker died from one still waiting in the queue.
-    DeliveryBatch.objects.filter(pk=batch_id).exclude(status=BatchStatus.DONE).update(
-        heartbeat=timezone.now(), attempts=F("attempts") + 1
-    )
+    with transaction.atomic():
+        _relax_commit()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _CLAIM_SQL.format(batch=DeliveryBatch._meta.db_table, broadcast=Broadcast._meta.db_table),
+                [_db_moment(timezone.now()), batch_id],
+            )
+            claimed = cursor.fetchone()
+    if claimed is None:
+        status = DeliveryBatch.objects.filter(pk=batch_id).values_list("status", flat=True).first()
+        return "missing" if status is None else "duplicate" if status == BatchStatus.DONE else "paused"
     backend = get_backend()
     if backend.transactional:
         return _deliver_in_transaction(batch_id, backend)
     return _deliver_external(batch_id, backend, final_attempt=final_attempt)
 
 
-def _lock_batch(batch_id: int, *, skip_locked: bool = True):
-    """The batch row, locked; None when another worker holds it."""
-    return DeliveryBatch.objects.select_for_update(skip_locked=skip_locked).filter(pk=batch_id).first()
+def _lock_batch(batch_id: int, *, skip_locked: bool = True) -> DeliveryBatch | None:
+    """The batch row, locked (not its broadcast), with its broadcast and account; None when
+    another worker holds it."""
+    return (
+        DeliveryBatch.objects.select_for_update(skip_locked=skip_locked, of=("self",))
+        .select_related("broadcast__account")
+        .filter(pk=batch_id)
+        .first()
+    )
 
 
 def _deliver_in_transaction(batch_id: int, backend) -> str:
@@ -478,21 +480,24 @@ def _deliver_in_transaction(batch_id: int, backend) -> str:
             return "busy"
         if batch.status == BatchStatus.DONE:
             return "duplicate"
-        b = Broadcast.objects.select_related("account").get(pk=batch.broadcast_id)
+        b = batch.broadcast
         if b.status == Status.PAUSED:
             return "paused"
         if b.status != Status.SENDING:  # cancelled: no further batch goes out
             _complete_batch(batch, sent=0, filtered=0, failed=0, processed=0, now=now)
             return "cancelled"
         cap = _cap_for(b)
-        sent_ids, filtered, processed = _record_deliveries(batch, b, cap, now)
+        backend_rows = backend.sent_rows_sql(_outgoing(batch, b, []))
+        sent_ids, sent, filtered, processed = _record_deliveries(
+            batch, b, cap, now, backend_rows=backend_rows, want_ids=backend_rows is None
+        )
         failures = {}
-        if sent_ids:
+        if backend_rows is None and sent_ids:
             with backend:
                 failures = backend.send(_outgoing(batch, b, sent_ids))
         failed = _record_failures(b, cap, failures) if failures else 0
         _complete_batch(
-            batch, sent=len(sent_ids) - failed, filtered=filtered, failed=failed, processed=processed, now=now,
+            batch, sent=sent - failed, filtered=filtered, failed=failed, processed=processed, now=now,
             last_error=next(iter(failures.values()), "") if failures else "",
         )
     return "delivered"
@@ -507,7 +512,7 @@ def _deliver_external(batch_id: int, backend, *, final_attempt: bool) -> str:
             return "busy"
         if batch.status == BatchStatus.DONE:
             return "duplicate"
-        b = Broadcast.objects.select_related("account").get(pk=batch.broadcast_id)
+        b = batch.broadcast
         cap = _cap_for(b)
         if batch.status == BatchStatus.PENDING:
             if b.status == Status.PAUSED:
@@ -515,7 +520,7 @@ def _deliver_external(batch_id: int, backend, *, final_attempt: bool) -> str:
             if b.status != Status.SENDING:
                 _complete_batch(batch, sent=0, filtered=0, failed=0, processed=0, now=timezone.now())
                 return "cancelled"
-            sent_ids, _, _ = _record_deliveries(batch, b, cap, timezone.now())
+            sent_ids, _, _, _ = _record_deliveries(batch, b, cap, timezone.now())
             DeliveryBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.SENDING)
         else:  # claimed by an earlier attempt: hand the same followers over again
             sent_ids = list(

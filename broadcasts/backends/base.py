@@ -49,6 +49,16 @@ class BaseBackend:
     def __exit__(self, exc_type, exc, tb):
         self.close()
 
+    def sent_rows_sql(self, batch: OutgoingBatch) -> tuple[str, list] | None:
+        """Optionally, write this backend's rows inside the engine's own batch statement.
+
+        A transactional backend may return `(sql, params)`: an `INSERT … SELECT` reading
+        the followers just recorded as sent from the CTE `sent` (column `follower_id`);
+        the engine runs it in the same statement and does not call send(). `batch` then
+        carries no follower ids. None (the default): send() gets the ids.
+        """
+        return None
+
     def send(self, batch: OutgoingBatch) -> dict[int, str]:
         """Deliver the batch; return {follower_id: error} for followers that failed for good.
 
