@@ -26,6 +26,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -47,6 +48,8 @@ MAX_REPORTED_PROBLEMS = 20
 # Progress is reported every this many lines: often enough for a smooth bar,
 # rare enough to cost nothing on a million rows.
 PROGRESS_EVERY = 10_000
+# The direct path's (openid, tags) pairs stay in memory up to this size, then go to disk.
+SPOOL_IN_MEMORY = 16 * 1024 * 1024
 # SQLite staging: rows per executemany (bounded memory, few round trips).
 SQLITE_CHUNK = 2_000
 # A CSV field is never legitimately longer; a runaway quote stops here instead of
@@ -196,102 +199,104 @@ def parse_rows(
     latest_local = timezone.localtime(latest, ZoneInfo(settings.PLATFORM_TIME_ZONE)).replace(tzinfo=None)
     # utf-8-sig drops the byte-order mark spreadsheet programs write.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="accounts.imports", newline="")
-    if csv.field_size_limit() < CSV_FIELD_LIMIT:
-        csv.field_size_limit(CSV_FIELD_LIMIT)
-    reader = csv.reader(text, strict=False)
-    # The decoder runs ahead of the reader, a chunk at a time: take the count before it starts.
-    clean = _bad_bytes_seen  # while the counter stays here, no row can hold bad bytes
     try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        raise ImportHeaderInvalid(f"Line 1 of {name} is not a CSV header ({exc}).") from None
-    if header is not None and _bad_bytes_seen != clean and _bad_encoding(header):
-        raise ImportHeaderInvalid(f"Line 1 of {name} is not valid UTF-8; save the file as UTF-8.")
-    _check_header(header, name)
-
-    add = problems.add
-    fromisoformat = datetime.fromisoformat
-    position = stream.tell if progress is not None else None
-    line_num = reader.line_num
-    next_progress = PROGRESS_EVERY
-    while True:
+        if csv.field_size_limit() < CSV_FIELD_LIMIT:
+            csv.field_size_limit(CSV_FIELD_LIMIT)
+        reader = csv.reader(text, strict=False)
+        # The decoder runs ahead of the reader, a chunk at a time: take the count before it starts.
+        clean = _bad_bytes_seen  # while the counter stays here, no row can hold bad bytes
         try:
-            row = next(reader)
-        except StopIteration:
-            break
+            header = next(reader, None)
         except csv.Error as exc:
-            add(line_num + 1, f"is not valid CSV ({exc})")
-            line_num = reader.line_num
-            continue
-        line, line_num = line_num + 1, reader.line_num  # a quoted field may span lines: report the first
-        if line >= next_progress and position is not None:
-            progress(position())
-            next_progress = line + PROGRESS_EVERY
-        if _bad_bytes_seen != clean:
-            problem = _bad_encoding(row)
-            if problem:
-                add(line, problem)
+            raise ImportHeaderInvalid(f"Line 1 of {name} is not a CSV header ({exc}).") from None
+        if header is not None and _bad_bytes_seen != clean and _bad_encoding(header):
+            raise ImportHeaderInvalid(f"Line 1 of {name} is not valid UTF-8; save the file as UTF-8.")
+        _check_header(header, name)
+
+        add = problems.add
+        fromisoformat = datetime.fromisoformat
+        position = stream.tell if progress is not None else None
+        line_num = reader.line_num
+        next_progress = PROGRESS_EVERY
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                add(line_num + 1, f"is not valid CSV ({exc})")
+                line_num = reader.line_num
                 continue
-        if len(row) != 4:
-            if not row:
-                continue  # a blank line
-            add(line, f"has {len(row)} columns; expected 4 ({','.join(HEADER)})")
-            continue
-        openid, nickname, tags, subscribed_at = row
-        if not openid.isprintable() or " " in openid:
-            openid = openid.strip()
-            if not openid:
+            line, line_num = line_num + 1, reader.line_num  # a quoted field may span lines: report the first
+            if line >= next_progress and position is not None:
+                progress(position())
+                next_progress = line + PROGRESS_EVERY
+            if _bad_bytes_seen != clean:
+                problem = _bad_encoding(row)
+                if problem:
+                    add(line, problem)
+                    continue
+            if len(row) != 4:
+                if not row:
+                    continue  # a blank line
+                add(line, f"has {len(row)} columns; expected 4 ({','.join(HEADER)})")
+                continue
+            openid, nickname, tags, subscribed_at = row
+            if not openid.isprintable() or " " in openid:
+                openid = openid.strip()
+                if not openid:
+                    add(line, "openid is missing")
+                    continue
+                if not openid.isprintable() or " " in openid:
+                    add(line, f"openid '{openid}' contains spaces or control characters")
+                    continue
+            elif not openid:
                 add(line, "openid is missing")
                 continue
-            if not openid.isprintable() or " " in openid:
-                add(line, f"openid '{openid}' contains spaces or control characters")
+            if len(openid) > OPENID_MAX:
+                add(line, f"openid is {len(openid)} characters long; at most {OPENID_MAX} are allowed")
                 continue
-        elif not openid:
-            add(line, "openid is missing")
-            continue
-        if len(openid) > OPENID_MAX:
-            add(line, f"openid is {len(openid)} characters long; at most {OPENID_MAX} are allowed")
-            continue
-        nickname = nickname.strip()
-        if len(nickname) > NICKNAME_MAX:
-            add(line, f"nickname is {len(nickname)} characters long; at most {NICKNAME_MAX} are allowed")
-            continue
-        if "\x00" in nickname or "\x00" in tags:
-            add(line, "contains a NUL character, which text columns cannot hold")
-            continue
-        if tags:
-            if TAG_SEPARATOR in tags or tags != tags.strip():
-                names = dict.fromkeys(t for t in (t.strip() for t in tags.split(TAG_SEPARATOR)) if t)
-                tags = TAG_SEPARATOR.join(names)
-            else:
-                names = (tags,)
-            too_long = next((t for t in names if len(t) > TAG_MAX), None)
-            if too_long is not None:
-                add(line, f"tag '{too_long}' is longer than {TAG_MAX} characters")
+            nickname = nickname.strip()
+            if len(nickname) > NICKNAME_MAX:
+                add(line, f"nickname is {len(nickname)} characters long; at most {NICKNAME_MAX} are allowed")
                 continue
-        if subscribed_at:
-            try:
-                moment = fromisoformat(subscribed_at)  # dates, times, offsets, 'Z' (Python 3.11+)
-            except ValueError:
-                subscribed_at = subscribed_at.strip()
+            if "\x00" in nickname or "\x00" in tags:
+                add(line, "contains a NUL character, which text columns cannot hold")
+                continue
+            if tags:
+                if TAG_SEPARATOR in tags or tags != tags.strip():
+                    names = dict.fromkeys(t for t in (t.strip() for t in tags.split(TAG_SEPARATOR)) if t)
+                    tags = TAG_SEPARATOR.join(names)
+                else:
+                    names = (tags,)
+                too_long = next((t for t in names if len(t) > TAG_MAX), None)
+                if too_long is not None:
+                    add(line, f"tag '{too_long}' is longer than {TAG_MAX} characters")
+                    continue
+            if subscribed_at:
                 try:
-                    moment = fromisoformat(subscribed_at) if subscribed_at else None
+                    moment = fromisoformat(subscribed_at)  # dates, times, offsets, 'Z' (Python 3.11+)
                 except ValueError:
-                    add(line, f"subscribed_at '{subscribed_at}' is not an ISO-8601 time")
-                    continue
-            if moment is not None:
-                if moment.year < EARLIEST_YEAR:
-                    add(line, f"subscribed_at '{subscribed_at}' is before {EARLIEST_YEAR}")
-                    continue
-                if moment > (latest_local if moment.tzinfo is None else latest):
-                    add(line, f"subscribed_at '{subscribed_at}' is in the future")
-                    continue
-        else:
-            moment = None
-        yield line, openid, nickname, tags, moment
-    if position is not None:
-        progress(position())
-    text.detach()
+                    subscribed_at = subscribed_at.strip()
+                    try:
+                        moment = fromisoformat(subscribed_at) if subscribed_at else None
+                    except ValueError:
+                        add(line, f"subscribed_at '{subscribed_at}' is not an ISO-8601 time")
+                        continue
+                if moment is not None:
+                    if moment.year < EARLIEST_YEAR:
+                        add(line, f"subscribed_at '{subscribed_at}' is before {EARLIEST_YEAR}")
+                        continue
+                    if moment > (latest_local if moment.tzinfo is None else latest):
+                        add(line, f"subscribed_at '{subscribed_at}' is in the future")
+                        continue
+            else:
+                moment = None
+            yield line, openid, nickname, tags, moment
+        if position is not None:
+            progress(position())
+    finally:
+        text.detach()  # the caller's stream stays open (and can be read again)
 
 
 # --------------------------------------------------------------------------- writing
@@ -299,6 +304,10 @@ def parse_rows(
 
 class _RepeatedOpenids(Exception):
     """The staged rows name an openid twice."""
+
+
+class _StartOver(Exception):
+    """The direct path met a repeated openid: read the file again, through the staging table."""
 
 
 def _repeat_problems(rows) -> list[RowProblem]:
@@ -317,63 +326,112 @@ def can_skip_row_triggers(cursor) -> bool:
 
 
 class _PostgresWriter:
-    """COPY into a temporary staging table, then a few set-based statements.
+    """COPY and a few set-based statements, in the caller's transaction.
 
-    Two paths. *Fresh* (the account had no followers when the import began, as in a
-    first import): the staging table draws each row's follower id from the followers'
-    own sequence while copying, so followers and tag links are plain INSERT … SELECTs
-    with no join back by openid and no conflict handling; a repeated openid breaks the
-    unique index, and only then are the repeats looked for. Otherwise: a search for
-    repeats, an upsert (INSERT … ON CONFLICT (account_id, openid) DO UPDATE), and the
-    tag links joined back by openid.
+    Two paths.
+
+    *Direct* (the account had no followers when the import began, as in a first import,
+    and the file can be read twice): the rows are copied straight into accounts_follower,
+    so the server inserts while Python is still parsing; the (openid, tags) pairs go to a
+    spooled temporary file (constant memory), are copied into a temporary table
+    afterwards, and the tag links are one INSERT … SELECT joined back by openid. A
+    repeated openid breaks the unique index: the copy is rolled back to a savepoint and
+    the file read again on the staged path, which names the repeated lines.
+
+    *Staged* (otherwise): COPY into a temporary table, a search for repeated openids, an
+    upsert (INSERT … ON CONFLICT (account_id, openid) DO UPDATE … WHERE something
+    changed), new tags, and the tag links joined back by openid (ON CONFLICT DO NOTHING).
 
     Row triggers: every inserted follower and tag link normally fires PostgreSQL's
-    foreign-key check triggers, three queries per follower with a tag, which cost more
+    foreign-key check triggers, three queries for a follower with a tag, which cost more
     than the inserts themselves. When the database role may set
     session_replication_role (a superuser, or on PostgreSQL 15+ after
     `GRANT SET ON PARAMETER session_replication_role TO <role>`), the writer turns them
     off for its own statements, as pg_restore does. The references are sound by
     construction: the account is locked FOR UPDATE, every follower linked was inserted or
-    upserted (so locked) by this transaction, and the tags used are locked FOR KEY SHARE
-    below; other sessions' triggers still guard their own deletes.
+    upserted (so locked) by this transaction, and the tags used are locked FOR KEY SHARE;
+    other sessions' triggers still guard their own deletes.
     """
 
-    def __init__(self, cursor, account: OfficialAccount, *, fresh: bool, skip_row_triggers: bool | None):
+    def __init__(self, cursor, account: OfficialAccount, *, fresh: bool, seekable: bool,
+                 skip_row_triggers: bool | None):
         self.cursor = cursor
         self.account_id = account.pk
-        self.fresh = fresh
+        self.direct = fresh and seekable
         self.skip_row_triggers = can_skip_row_triggers(cursor) if skip_row_triggers is None else skip_row_triggers
+        self.spool = None
+
+    # -- reading
 
     def stage(self, rows) -> int:
+        """Copy the valid rows in; returns how many. Raises _StartOver (direct path)."""
         cur = self.cursor
-        # The general path hashes the staged rows against the account's followers.
+        # The staged path hashes the file's rows against the account's followers.
         cur.execute("SET LOCAL work_mem = '64MB'")
-        cur.execute("DROP TABLE IF EXISTS pg_temp.follower_import")
-        follower_id = ""
-        if self.fresh:
-            cur.execute("SELECT pg_get_serial_sequence('accounts_follower', 'id')")
-            follower_id = f", follower_id bigint NOT NULL DEFAULT nextval('{cur.fetchone()[0]}'::regclass)"
-        cur.execute(
-            "CREATE TEMP TABLE follower_import (line integer NOT NULL, openid text NOT NULL, nickname text NOT NULL,"
-            f" tags text NOT NULL, subscribed_at timestamptz{follower_id}) ON COMMIT DROP"
-        )
+        if self.skip_row_triggers:
+            cur.execute("SET LOCAL session_replication_role = replica")
         # Times without an offset are wall-clock times in the platform zone: let the
         # server read them in that zone while copying, then restore the session's zone.
         cur.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', %s, true)", [settings.PLATFORM_TIME_ZONE])
         session_zone = cur.fetchone()[0]
+        try:
+            if self.direct:
+                import psycopg  # COPY is psycopg's own API: its errors come unwrapped
+
+                try:
+                    with transaction.atomic():
+                        return self._copy_direct(rows)
+                except (IntegrityError, psycopg.IntegrityError):
+                    self.direct = False
+                    self.spool.close()
+                    raise _StartOver from None
+            return self._copy_staged(rows)
+        finally:
+            cur.execute("SELECT set_config('TimeZone', %s, true)", [session_zone])
+
+    def _copy_direct(self, rows) -> int:
+        cur, account_id = self.cursor, self.account_id
+        # Not the server's now(): nothing may read a timestamptz while the session's zone is
+        # switched (Django reads them as UTC).
+        now = timezone.now()
+        self.spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, mode="w+", encoding="utf-8", newline="")
+        tagged = csv.writer(self.spool).writerow
+        count = 0
+        with cur.copy(
+            "COPY accounts_follower (account_id, openid, nickname, subscribed, subscribed_at) FROM STDIN"
+        ) as copy:
+            write = copy.write_row
+            for _line, openid, nickname, tags, moment in rows:
+                write((account_id, openid, nickname, True, moment or now))
+                if tags:
+                    tagged((openid, tags))
+                count += 1
+        self.copied = count
+        return count
+
+    def _copy_staged(self, rows) -> int:
+        cur = self.cursor
+        cur.execute("DROP TABLE IF EXISTS pg_temp.follower_import")
+        cur.execute(
+            "CREATE TEMP TABLE follower_import (line integer NOT NULL, openid text NOT NULL, nickname text NOT NULL,"
+            " tags text NOT NULL, subscribed_at timestamptz) ON COMMIT DROP"
+        )
         count = 0
         with cur.copy("COPY follower_import (line, openid, nickname, tags, subscribed_at) FROM STDIN") as copy:
             write = copy.write_row
             for row in rows:
                 write(row)
                 count += 1
-        cur.execute("SELECT set_config('TimeZone', %s, true)", [session_zone])
         # The planner knows nothing of a fresh temp table; the joins below need its size.
         cur.execute("ANALYZE follower_import")
         return count
 
+    # -- checking
+
     def duplicates(self, keep: int) -> tuple[list[RowProblem], int]:
         """Later lines repeating an openid of an earlier line: the first `keep`, and how many."""
+        if self.direct:
+            return [], 0  # the unique index has already said there are none
         self.cursor.execute(
             """
             SELECT line, openid, first_line, count(*) OVER () FROM (
@@ -391,32 +449,52 @@ class _PostgresWriter:
             "DELETE FROM follower_import s USING follower_import e WHERE e.openid = s.openid AND e.line < s.line"
         )
 
+    # -- writing
+
     def write(self, phase: Callable[[str], None]) -> tuple[int, int, int]:
-        """(created, updated, tags created). Raises _RepeatedOpenids."""
-        if not self.fresh:
-            # The upsert skips rows the file leaves unchanged, so a repeat of one of those
-            # would slip through: look for repeats first.
+        """(created, updated, tags created). Raises _RepeatedOpenids (staged path)."""
+        cur, account_id = self.cursor, self.account_id
+        if self.direct:
+            phase("Writing tags")
+            cur.execute("DROP TABLE IF EXISTS pg_temp.follower_import")
+            cur.execute("CREATE TEMP TABLE follower_import (openid text NOT NULL, tags text NOT NULL) ON COMMIT DROP")
+            self.spool.seek(0)
+            with cur.copy("COPY follower_import (openid, tags) FROM STDIN (FORMAT csv)") as copy:
+                while chunk := self.spool.read(1 << 20):
+                    copy.write(chunk)
+            self.spool.close()
+            cur.execute("ANALYZE follower_import")
+            created, updated = self.copied, 0
+        else:
             if self.duplicates(1)[1]:
                 raise _RepeatedOpenids
-            with transaction.atomic():
-                return self._write(phase, fresh=False)
-        try:
-            with transaction.atomic():
-                return self._write(phase, fresh=True)
-        except IntegrityError as exc:
-            # A repeated openid breaks the unique index: look for the lines only now, so
-            # a clean file never pays for the search.
-            if self.duplicates(1)[1]:
-                raise _RepeatedOpenids from exc
-        # Someone added one of these openids since the import began: upsert instead.
-        with transaction.atomic():
-            return self._write(phase, fresh=False)
-
-    def _write(self, phase, *, fresh: bool) -> tuple[int, int, int]:
-        cur, account_id = self.cursor, self.account_id
+            phase("Writing tags")
+        tags_created = self._create_tags()
+        if not self.direct:
+            phase("Writing followers")
+            created, updated = self._upsert_followers()
+        phase("Linking tags")
+        # Fresh followers have no links yet, so the direct path needs no conflict check.
+        on_conflict = "" if self.direct else "ON CONFLICT (follower_id, tag_id) DO NOTHING"
+        cur.execute(
+            f"""
+            INSERT INTO accounts_follower_tags (follower_id, tag_id)
+            SELECT f.id, g.id
+            FROM follower_import s
+            JOIN accounts_follower f ON f.account_id = %(account)s AND f.openid = s.openid
+            CROSS JOIN LATERAL unnest(string_to_array(s.tags, '|')) AS t(name)
+            JOIN accounts_tag g ON g.account_id = %(account)s AND g.name = t.name
+            WHERE s.tags <> ''
+            {on_conflict}
+            """,
+            {"account": account_id},
+        )
         if self.skip_row_triggers:
-            cur.execute("SET LOCAL session_replication_role = replica")
-        phase("Writing tags")
+            cur.execute("SET LOCAL session_replication_role = DEFAULT")
+        return created, updated, tags_created
+
+    def _create_tags(self) -> int:
+        cur, account_id = self.cursor, self.account_id
         cur.execute("DROP TABLE IF EXISTS pg_temp.follower_import_tag")
         cur.execute(
             "CREATE TEMP TABLE follower_import_tag ON COMMIT DROP AS SELECT DISTINCT t.name"
@@ -427,78 +505,42 @@ class _PostgresWriter:
             " ON CONFLICT (account_id, name) DO NOTHING",
             [account_id],
         )
-        tags_created = cur.rowcount
+        created = cur.rowcount
         # Tags another session might delete before we commit (see the class docstring).
         cur.execute(
             "SELECT count(*) FROM (SELECT 1 FROM accounts_tag WHERE account_id = %s"
             " AND name IN (SELECT name FROM follower_import_tag) FOR KEY SHARE) locked",
             [account_id],
         )
-        phase("Writing followers")
-        if fresh:
-            cur.execute(
-                "INSERT INTO accounts_follower (id, account_id, openid, nickname, subscribed, subscribed_at, unsubscribed_at)"
-                " SELECT follower_id, %s, openid, nickname, true, coalesce(subscribed_at, now()), NULL"
-                " FROM follower_import",
-                [account_id],
+        return created
+
+    def _upsert_followers(self) -> tuple[int, int]:
+        # `now()` is the transaction's start, the same value in both places: an empty
+        # subscribed_at gives a new follower now() and keeps a subscribed one's time.
+        # Rows the file does not change are left alone (no dead tuples, no index
+        # churn; ON CONFLICT still locks them). xmax = 0 marks an inserted row.
+        self.cursor.execute(
+            """
+            WITH up AS (
+                INSERT INTO accounts_follower AS f
+                    (account_id, openid, nickname, subscribed, subscribed_at, unsubscribed_at)
+                SELECT %(account)s, openid, nickname, true, coalesce(subscribed_at, now()), NULL
+                FROM follower_import
+                ON CONFLICT (account_id, openid) DO UPDATE SET
+                    nickname = EXCLUDED.nickname,
+                    subscribed_at = CASE WHEN f.subscribed AND EXCLUDED.subscribed_at = now()
+                                         THEN f.subscribed_at ELSE EXCLUDED.subscribed_at END,
+                    subscribed = true,
+                    unsubscribed_at = NULL
+                WHERE NOT f.subscribed OR f.nickname <> EXCLUDED.nickname
+                   OR (EXCLUDED.subscribed_at <> now() AND EXCLUDED.subscribed_at <> f.subscribed_at)
+                RETURNING xmax = 0 AS inserted
             )
-            created, updated = cur.rowcount, 0
-            phase("Linking tags")
-            cur.execute(
-                """
-                INSERT INTO accounts_follower_tags (follower_id, tag_id)
-                SELECT s.follower_id, g.id
-                FROM follower_import s
-                CROSS JOIN LATERAL unnest(string_to_array(s.tags, '|')) AS t(name)
-                JOIN accounts_tag g ON g.account_id = %s AND g.name = t.name
-                WHERE s.tags <> ''
-                """,
-                [account_id],
-            )
-        else:
-            # `now()` is the transaction's start, the same value in both places: an empty
-            # subscribed_at gives a new follower now() and keeps a subscribed one's time.
-            # Rows the file does not change are left alone (no dead tuples, no index
-            # churn; ON CONFLICT still locks them). xmax = 0 marks an inserted row.
-            cur.execute(
-                """
-                WITH up AS (
-                    INSERT INTO accounts_follower AS f
-                        (account_id, openid, nickname, subscribed, subscribed_at, unsubscribed_at)
-                    SELECT %(account)s, openid, nickname, true, coalesce(subscribed_at, now()), NULL
-                    FROM follower_import
-                    ON CONFLICT (account_id, openid) DO UPDATE SET
-                        nickname = EXCLUDED.nickname,
-                        subscribed_at = CASE WHEN f.subscribed AND EXCLUDED.subscribed_at = now()
-                                             THEN f.subscribed_at ELSE EXCLUDED.subscribed_at END,
-                        subscribed = true,
-                        unsubscribed_at = NULL
-                    WHERE NOT f.subscribed OR f.nickname <> EXCLUDED.nickname
-                       OR (EXCLUDED.subscribed_at <> now() AND EXCLUDED.subscribed_at <> f.subscribed_at)
-                    RETURNING xmax = 0 AS inserted
-                )
-                SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
-                """,
-                {"account": account_id},
-            )
-            created, updated = cur.fetchone()
-            phase("Linking tags")
-            cur.execute(
-                """
-                INSERT INTO accounts_follower_tags (follower_id, tag_id)
-                SELECT f.id, g.id
-                FROM follower_import s
-                CROSS JOIN LATERAL unnest(string_to_array(s.tags, '|')) AS t(name)
-                JOIN accounts_follower f ON f.account_id = %(account)s AND f.openid = s.openid
-                JOIN accounts_tag g ON g.account_id = %(account)s AND g.name = t.name
-                WHERE s.tags <> ''
-                ON CONFLICT (follower_id, tag_id) DO NOTHING
-                """,
-                {"account": account_id},
-            )
-        if self.skip_row_triggers:
-            cur.execute("SET LOCAL session_replication_role = DEFAULT")
-        return created, updated, tags_created
+            SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
+            """,
+            {"account": self.account_id},
+        )
+        return self.cursor.fetchone()
 
 
 class _SqliteWriter:
@@ -668,8 +710,16 @@ def import_followers(
         # One import per account at a time; a second one waits for the first to commit.
         account = OfficialAccount.objects.select_for_update().get(pk=account.pk)
         fresh = not Follower.objects.filter(account_id=account.pk).exists()
-        writer = _writer_for(cursor, account, fresh=fresh, skip_row_triggers=skip_row_triggers)
-        staged = writer.stage(parse_rows(stream, problems=problems, name=name, progress=progress))
+        writer = _writer_for(cursor, account, fresh=fresh, seekable=stream.seekable(),
+                             skip_row_triggers=skip_row_triggers)
+        start = stream.tell() if stream.seekable() else 0
+        try:
+            staged = writer.stage(parse_rows(stream, problems=problems, name=name, progress=progress))
+        except _StartOver:
+            phase("The file repeats an openid; reading it again to name the lines")
+            stream.seek(start)
+            problems = _Problems()
+            staged = writer.stage(parse_rows(stream, problems=problems, name=name, progress=progress))
         if problems.count and not skip_invalid:
             problems.merge(*writer.duplicates(MAX_REPORTED_PROBLEMS))  # so the list is complete
             raise _rejected(problems, name)
