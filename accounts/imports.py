@@ -14,11 +14,13 @@ means now). Rows are upserted by openid:
 * an openid that appears twice in one file is a bad row (the later line), since either
   line could be the one that is wrong.
 
-Memory stays constant: rows are validated one at a time and streamed into a staging
-table (PostgreSQL ``COPY``; chunked inserts on SQLite), then a handful of set-based
+Memory stays constant: rows are validated one at a time and streamed to the database
+(PostgreSQL ``COPY``, straight into the followers table on a first import, into a
+staging table otherwise; chunked inserts on SQLite), then a handful of set-based
 statements write followers, tags and tag links — all in one transaction, so a failed
 import leaves nothing behind. Only the first ``MAX_REPORTED_PROBLEMS`` bad rows are
-kept, with a count of the rest.
+kept, with a count of the rest. The service is `import_followers`; the command of the
+same name only parses arguments, shows progress and prints.
 """
 
 from __future__ import annotations
@@ -660,6 +662,8 @@ class _SqliteWriter:
             """,
             [account_id, account_id],
         )
+        cur.execute("DROP TABLE temp.follower_import")  # SQLite keeps temp tables for the connection's life
+        cur.execute("DROP TABLE temp.follower_import_tag")
         return created, updated, tags_created
 
 
