@@ -491,9 +491,12 @@ class _PostgresWriter:
             """,
             {"account": account_id},
         )
-        if self.skip_row_triggers:
-            cur.execute("SET LOCAL session_replication_role = DEFAULT")
         return created, updated, tags_created
+
+    def finish(self) -> None:
+        """Row triggers back on for whatever else the transaction does."""
+        if self.skip_row_triggers:
+            self.cursor.execute("SET LOCAL session_replication_role = DEFAULT")
 
     def _create_tags(self) -> int:
         cur, account_id = self.cursor, self.account_id
@@ -577,6 +580,9 @@ class _SqliteWriter:
         count += self._flush(chunk, tag_chunk)
         cur.execute("CREATE INDEX temp.follower_import_openid ON follower_import (openid)")
         return count
+
+    def finish(self) -> None:
+        pass
 
     def _flush(self, chunk, tag_chunk) -> int:
         if chunk:
@@ -740,6 +746,7 @@ def import_followers(
                 staged -= repeat_count
                 result.created, result.updated, result.tags_created = writer.write(phase)
             result.unchanged = staged - result.created - result.updated
+        writer.finish()
         result.skipped, result.problems = problems.count, problems.first
         record_event(account, by=by, verb="imported_followers", account=account, note=f"{name}: {result.summary}")
     return result

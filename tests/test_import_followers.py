@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from accounts.imports import ImportRowsInvalid, import_followers
@@ -272,3 +272,14 @@ def test_import_runs_on_sqlite(tmp_path):
     assert out["outs"][2].endswith("0 created, 1 updated, 0 unchanged, 2 skipped, 1 tags created.")
     assert out["count"] == 2
     assert out["o1"] == ["Alice B", "2024-03-01T01:30:00+00:00", ["gold", "new", "vip"]]
+
+
+def test_foreign_keys_are_checked_again_after_an_import(account, make_account):
+    """The fast path turns row triggers off for its own statements only: the rest of the
+    transaction still refuses a dangling reference."""
+    import_followers(account, io.BytesIO((HEADER + "o1,A,vip,\n").encode()), skip_row_triggers=True)
+    tag = Tag.objects.get(account=account, name="vip")
+
+    Follower.tags.through.objects.create(follower_id=987654321, tag_id=tag.pk)
+    with pytest.raises(IntegrityError):
+        connection.check_constraints()
