@@ -117,7 +117,7 @@ def test_seed_demo_runs_on_sqlite_twice(tmp_path):
         for args in ([], [], ["--followers", "4000"])
     ]
     assert [r.returncode for r in runs] == [0, 0, 0], [r.stderr for r in runs]
-    first, second, third = (r.stdout.splitlines()[0] for r in runs)
+    first, second, third = (next(line for line in r.stdout.splitlines() if line.startswith("Demo data ready")) for r in runs)
     assert first.startswith("Demo data ready (added 5 accounts, 17 tags, 3,000 followers, ")
     assert first.endswith(", 2 certifications, 8 menu items, 3 staff users).")
     assert second == "Demo data ready (nothing to add)."
