@@ -1,43 +1,13 @@
 """The admin in a real headless Chromium (Debian's /usr/bin/chromium driven by Playwright)."""
 
-import os
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from accounts import services
-
-# Playwright's sync API runs an event loop in this thread; Django refuses DB access from a
-# thread with a running loop unless told it is safe (it is: the loop is Playwright's, not ours).
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@contextmanager
-def chromium_page():
-    """A fresh browser page. Start it after the test's data is written: while Playwright's loop
-    runs, Django's connection lookups resolve to another context, whose connection the test's
-    teardown would not close."""
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1400, "height": 900})
-            context.set_default_timeout(15_000)
-            yield context.new_page()
-        finally:
-            browser.close()
+from tests.browser import chromium_page
 
 
 @pytest.mark.browser

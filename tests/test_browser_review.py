@@ -1,45 +1,20 @@
 """The review queue in a real headless Chromium: a reviewer approves a broadcast with the button."""
 
-import os
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from accounts.models import MenuItem, OfficialAccount
 from broadcasts import services
 from broadcasts.models import Broadcast
+from tests.browser import chromium_page
 
-# Playwright's sync API runs an event loop in this thread; Django refuses DB access from a
-# thread with a running loop unless told it is safe (it is: the loop is Playwright's, not ours).
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "pw-Secret-123"
 
 # Seeded quota policies must survive the flush of a transactional test.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-@pytest.fixture
-def page():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            context.set_default_timeout(15_000)
-            yield context.new_page()
-        finally:
-            browser.close()
 
 
 def log_in(page, live_server, username):
@@ -56,29 +31,30 @@ def submitted(account, by, **fields) -> Broadcast:
     return services.submit_broadcast(services.create_broadcast(account, by=by, **values), by=by)
 
 
-def test_reviewer_approves_from_the_review_queue(live_server, page, make_user, make_account, make_followers):
+def test_reviewer_approves_from_the_review_queue(live_server, make_user, make_account, make_followers):
     operator = make_user("olga", role="operator", password=PASSWORD)
     make_user("rita", role="reviewer", password=PASSWORD)
     account = make_account(name="Acme Coffee", kind=OfficialAccount.Kind.SERVICE)
     make_followers(account, 3)
     b = submitted(account, operator, title="Pumpkin latte is back")
 
-    log_in(page, live_server, "rita")
-    page.get_by_role("link", name="Broadcasts awaiting review").first.click()
-    expect(page.locator("#result_list")).to_contain_text("Pumpkin latte is back")
-    page.get_by_role("link", name="Pumpkin latte is back").click()
+    with chromium_page(height=1000) as page:
+        log_in(page, live_server, "rita")
+        page.get_by_role("link", name="Broadcasts awaiting review").first.click()
+        expect(page.locator("#result_list")).to_contain_text("Pumpkin latte is back")
+        page.get_by_role("link", name="Pumpkin latte is back").click()
 
-    expect(page.locator("#bc-status")).to_have_text("Pending review")
-    expect(page.locator("#bc-quota")).to_contain_text("Would be 1 of 4 for")
-    page.get_by_role("button", name="Approve", exact=True).click()
+        expect(page.locator("#bc-status")).to_have_text("Pending review")
+        expect(page.locator("#bc-quota")).to_contain_text("Would be 1 of 4 for")
+        page.get_by_role("button", name="Approve", exact=True).click()
 
-    expect(page.locator(".messagelist .success")).to_contain_text("“Pumpkin latte is back” approved; it will be sent")
-    expect(page.locator("#bc-status")).to_have_text("Approved")
+        expect(page.locator(".messagelist .success")).to_contain_text("“Pumpkin latte is back” approved; it will be sent")
+        expect(page.locator("#bc-status")).to_have_text("Approved")
     b.refresh_from_db()
     assert b.status == Broadcast.Status.APPROVED and b.reviewed_by.username == "rita"
 
 
-def test_review_page_screenshots_for_both_account_kinds(live_server, page, make_user, make_account, make_followers):
+def test_review_page_screenshots_for_both_account_kinds(live_server, make_user, make_account, make_followers):
     operator = make_user("olga", role="operator", password=PASSWORD)
     make_user("rita", role="reviewer", password=PASSWORD)
     news = make_account(name="Daily News", kind=OfficialAccount.Kind.SUBSCRIPTION)
@@ -96,17 +72,18 @@ def test_review_page_screenshots_for_both_account_kinds(live_server, page, make_
                         url="https://acme.example/p/pumpkin", cover_url="https://cdn.acme.example/pumpkin.jpg",
                         body="Share now to win a free mug! Details at https://bit.ly/acme-mug")
 
-    log_in(page, live_server, "rita")
+    with chromium_page(height=1000) as page:
+        log_in(page, live_server, "rita")
 
-    page.goto(f"{live_server.url}/admin/broadcasts/broadcast/{folded.pk}/review/", wait_until="domcontentloaded")
-    expect(page.locator("#bc-folder-entry")).to_be_visible()
-    expect(page.locator("#bc-folder-entry")).to_contain_text("Daily News: Evening edition")
-    expect(page.locator("#bc-menu")).to_have_count(0)
-    page.screenshot(path="/tmp/d-review-subscription.png", full_page=True)
+        page.goto(f"{live_server.url}/admin/broadcasts/broadcast/{folded.pk}/review/", wait_until="domcontentloaded")
+        expect(page.locator("#bc-folder-entry")).to_be_visible()
+        expect(page.locator("#bc-folder-entry")).to_contain_text("Daily News: Evening edition")
+        expect(page.locator("#bc-menu")).to_have_count(0)
+        page.screenshot(path="/tmp/d-review-subscription.png", full_page=True)
 
-    page.goto(f"{live_server.url}/admin/broadcasts/broadcast/{article.pk}/review/", wait_until="domcontentloaded")
-    expect(page.locator("#bc-chat-entry")).to_contain_text("Acme Coffee")
-    expect(page.locator("#bc-menu")).to_contain_text("Order")
-    expect(page.locator("#bc-findings")).to_contain_text("Shortened links hide the destination")
-    expect(page.locator("#bc-audience-size")).to_contain_text("6 subscribed followers")
-    page.screenshot(path="/tmp/d-review-service.png", full_page=True)
+        page.goto(f"{live_server.url}/admin/broadcasts/broadcast/{article.pk}/review/", wait_until="domcontentloaded")
+        expect(page.locator("#bc-chat-entry")).to_contain_text("Acme Coffee")
+        expect(page.locator("#bc-menu")).to_contain_text("Order")
+        expect(page.locator("#bc-findings")).to_contain_text("Shortened links hide the destination")
+        expect(page.locator("#bc-audience-size")).to_contain_text("6 subscribed followers")
+        page.screenshot(path="/tmp/d-review-service.png", full_page=True)
