@@ -12,7 +12,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseRedirect
@@ -20,9 +19,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
+
+from operator_console.admin_tools import EstimatedCountPaginator, ReadOnlyAdmin
 
 from . import selectors, services
 from .exceptions import DomainError
@@ -38,11 +38,6 @@ from .forms import (
 )
 from .models import AuditEvent, Certification, Follower, MenuItem, OfficialAccount, Tag
 
-# Below this many rows an exact COUNT(*) is cheap and the planner's estimate may be stale.
-EXACT_COUNT_BELOW = 100_000
-# A filtered list counts at most this many rows, then says "more than".
-FILTERED_COUNT_CAP = 100_000
-
 
 def _plural(n: int, singular: str, plural: str | None = None) -> str:
     return f"{n} {singular if n == 1 else (plural or singular + 's')}"
@@ -50,33 +45,6 @@ def _plural(n: int, singular: str, plural: str | None = None) -> str:
 
 def _local(moment, fmt: str = "Y-m-d H:i") -> str:
     return date_format(timezone.localtime(moment), fmt)
-
-
-class EstimatedCountPaginator(Paginator):
-    """A paginator for tables of millions of rows.
-
-    Unfiltered, it takes PostgreSQL's estimate (pg_class.reltuples) instead of COUNT(*);
-    filtered, it counts at most FILTERED_COUNT_CAP + 1 rows. The follower pagination
-    template says "about" / "more than" when the count is not exact.
-    """
-
-    is_estimate = False
-    is_capped = False
-    cap = FILTERED_COUNT_CAP
-
-    @cached_property
-    def count(self):
-        qs = self.object_list
-        if not qs.query.where:
-            estimate = selectors.estimated_row_count(qs.model, using=qs.db)
-            if estimate is not None and estimate >= EXACT_COUNT_BELOW:
-                self.is_estimate = True
-                return estimate
-            return qs.count()
-        n = qs[: self.cap + 1].count()
-        if n > self.cap:
-            self.is_capped = True
-        return n
 
 
 class AccountFilter(admin.SimpleListFilter):
@@ -654,7 +622,7 @@ class MenuItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only: the log is written by the services alone."""
 
     list_display = ["at", "who", "verb", "object_ref", "account", "note"]
@@ -663,15 +631,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = EstimatedCountPaginator
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="By", ordering="by")
     def who(self, obj):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import connections
 from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -49,19 +48,3 @@ def accounts_for_list(qs: QuerySet[OfficialAccount], at: datetime | None = None)
         follower_count=Coalesce(Subquery(followers, output_field=IntegerField()), Value(0)),
         certified_until=Subquery(certified_until),
     )
-
-
-def estimated_row_count(model, *, using: str = "default") -> int | None:
-    """PostgreSQL's planner estimate of a table's rows (pg_class.reltuples), kept fresh by autovacuum.
-
-    None on other databases, or when the table was never analysed (reltuples = -1).
-    """
-    connection = connections[using]
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [model._meta.db_table])
-        row = cursor.fetchone()
-    if row is None or row[0] is None or row[0] < 0:
-        return None
-    return int(row[0])

@@ -16,19 +16,17 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.db import connection
 from django.db.models import Prefetch
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.exceptions import DomainError
 from accounts.models import AuditEvent, Follower, MenuItem
+from operator_console.admin_tools import EstimatedCountPaginator, ReadOnlyAdmin
 
 from . import quota, services
 from .forms import ApproveForm, BroadcastForm, NoInputForm, RejectForm, RescheduleForm
@@ -717,19 +715,6 @@ class QuotaPolicyAdmin(admin.ModelAdmin):
         return platform_time(obj.effective_until) or "open"
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written only by the services: viewable, never edited by hand."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(QuotaReservation)
 class QuotaReservationAdmin(ReadOnlyAdmin):
     list_display = ("broadcast", "account", "policy", "window", "slot", "created_at")
@@ -763,38 +748,9 @@ class ViolationAdmin(ReadOnlyAdmin):
 # --------------------------------------------------------------------------- delivery tables (tens of millions of rows)
 
 
-# A filtered list counts at most this many rows; beyond, the page says "more than".
-COUNT_CEILING = 10_000
-
-
-class BoundedCountPaginator(Paginator):
-    """Never a full COUNT(*) of a big table.
-
-    Unfiltered: PostgreSQL's planner estimate (pg_class.reltuples). Filtered:
-    COUNT over at most COUNT_CEILING + 1 rows of the filtered index range.
-    `approximate` tells the pagination template to say "about" / "more than".
-    """
-
-    approximate = ""
-
-    @cached_property
-    def count(self):
-        qs = self.object_list
-        if not qs.query.where and connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [qs.model._meta.db_table]
-                )
-                row = cursor.fetchone()
-            estimate = row[0] if row else -1
-            if estimate > COUNT_CEILING:
-                self.approximate = "about"
-                return estimate
-        n = qs.order_by()[: COUNT_CEILING + 1].count()
-        if n > COUNT_CEILING:
-            self.approximate = "more than"
-            return COUNT_CEILING
-        return n
+class DeliveryCountPaginator(EstimatedCountPaginator):
+    # Filtered delivery lists count at most this many rows; beyond, the page says "more than".
+    cap = 10_000
 
 
 class IdInputFilter(admin.ListFilter):
@@ -873,7 +829,7 @@ class NarrowedStatusFilter(admin.SimpleListFilter):
 class BigTableAdmin(ReadOnlyAdmin):
     """Read-only list of a table with tens of millions of rows: bounded counts, indexed filters, no sorting."""
 
-    paginator = BoundedCountPaginator
+    paginator = DeliveryCountPaginator
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     sortable_by = ()

@@ -47,7 +47,8 @@ class Broadcast(models.Model):
     audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.ALL)
     tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.PROTECT, related_name="broadcasts")
     recipients = models.ManyToManyField(Follower, blank=True, related_name="targeted_broadcasts")
-    client_msg_id = models.CharField(max_length=64, null=True, blank=True)
+    # NULL, not "", when absent: the unique constraint below applies only to ids that were given.
+    client_msg_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -1,0 +1,64 @@
+"""Admin pieces shared by the apps: lists of tables with millions of rows, read-only admins."""
+
+from django.contrib import admin
+from django.core.paginator import Paginator
+from django.db import connections
+from django.utils.functional import cached_property
+
+# Below this many rows an exact COUNT(*) is cheap and the planner's estimate may be stale.
+EXACT_COUNT_BELOW = 100_000
+
+
+def estimated_row_count(model, *, using: str = "default") -> int | None:
+    """PostgreSQL's planner estimate of a table's rows (pg_class.reltuples), kept fresh by autovacuum.
+
+    None on other databases, or when the table was never analysed (reltuples = -1).
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [model._meta.db_table])
+        row = cursor.fetchone()
+    if row is None or row[0] is None or row[0] < 0:
+        return None
+    return int(row[0])
+
+
+class EstimatedCountPaginator(Paginator):
+    """Never a full COUNT(*) of a big table.
+
+    Unfiltered: PostgreSQL's estimate (pg_class.reltuples) once the table is big. Filtered:
+    a COUNT over at most `cap` + 1 rows. `approximate` ("about" / "more than") tells the
+    pagination template (templates/admin/pagination.html) that the number is not exact.
+    """
+
+    cap = 100_000
+    approximate = ""
+
+    @cached_property
+    def count(self):
+        qs = self.object_list
+        if not qs.query.where:
+            estimate = estimated_row_count(qs.model, using=qs.db)
+            if estimate is not None and estimate >= max(EXACT_COUNT_BELOW, self.cap):
+                self.approximate = "about"
+                return estimate
+        n = qs.order_by()[: self.cap + 1].count()
+        if n > self.cap:
+            self.approximate = "more than"
+            return self.cap
+        return n
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by the services: viewable, never edited by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
