@@ -92,7 +92,8 @@ class Tag(models.Model):
 
 
 class Follower(models.Model):
-    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="followers")
+    # No index of its own: the unique (account, openid) index serves every lookup by account.
+    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="followers", db_index=False)
     openid = models.CharField(max_length=64)
     nickname = models.CharField(max_length=100, blank=True)
     subscribed = models.BooleanField(default=True)
@@ -109,6 +110,8 @@ class Follower(models.Model):
             models.Index(fields=["account", "id"], condition=Q(subscribed=True), name="follower_audience_idx"),
             # Admin filter "subscribed" inside an account, and unsubscribe measurement (R8).
             models.Index(fields=["account", "subscribed", "unsubscribed_at"], name="follower_account_sub_idx"),
+            # Ops look a person up by openid across all accounts (admin search "=openid").
+            models.Index(fields=["openid"], name="follower_openid_idx"),
         ]
 
     def __str__(self):
