@@ -94,7 +94,8 @@ def approve(acc: OfficialAccount, author: User, reviewer: User, title: str) -> B
 
 def mirror_tables() -> None:
     """Scratch copies of the cap-counter and delivery tables: same columns, defaults,
-    indexes, constraints (foreign keys too, if the real tables have any) and storage options."""
+    indexes, constraints (foreign keys too, if the real tables have any), storage options
+    and id sequence cache."""
     with connection.cursor() as cur:
         for key, real in (("usage", FollowerQuotaUsage._meta.db_table), ("delivery", Delivery._meta.db_table)):
             scratch = SCRATCH[key]
@@ -110,6 +111,10 @@ def mirror_tables() -> None:
             )
             for (definition,) in cur.fetchall():
                 cur.execute(f"ALTER TABLE {scratch} ADD {definition}")
+            cur.execute("SELECT seqcache FROM pg_sequence WHERE seqrelid = pg_get_serial_sequence(%s, 'id')::regclass",
+                        [real])
+            (cache,) = cur.fetchone()
+            cur.execute(f"ALTER TABLE {scratch} ALTER COLUMN id SET CACHE {int(cache)}")
 
 
 def checkpoint() -> None:
@@ -125,12 +130,12 @@ def checkpoint() -> None:
 
 
 class Workers:
-    def __init__(self, count: int, concurrency: int, batch_size: int, pool: str):
+    def __init__(self, count: int, concurrency: int, batch_size: int, pool: str, prefetch: int):
         self.procs = []
         self.logs = []
-        self.peak_tree = [0] * count  # bytes, per worker (main process + children)
-        self.peak_process = 0
-        self.peak_total = 0
+        self.peak_tree = [0] * count  # RSS bytes, per worker (main process + children)
+        self.peak_process = 0  # RSS of the largest single process
+        self.peak_total = 0  # PSS of all worker processes together (shared pages counted once)
         self._stop = threading.Event()
         env = dict(os.environ)
         env.update(
@@ -151,7 +156,8 @@ class Workers:
             self.procs.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "celery", "-A", "operator_console", "worker", "--loglevel=INFO",
-                     f"--concurrency={concurrency}", f"--pool={pool}", "--without-gossip", "--without-mingle",
+                     f"--concurrency={concurrency}", f"--pool={pool}", f"--prefetch-multiplier={prefetch}",
+                     "--without-gossip", "--without-mingle",
                      "--without-heartbeat", "-n", f"bench-fanout-{i}-{os.getpid()}@%h"],
                     cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True,
                 )
@@ -175,11 +181,11 @@ class Workers:
             for i, proc in enumerate(self.procs):
                 tree = 0
                 for pid in _tree(proc.pid):
-                    rss = _rss(pid)
+                    rss, pss = _memory(pid)
                     tree += rss
+                    total += pss
                     self.peak_process = max(self.peak_process, rss)
                 self.peak_tree[i] = max(self.peak_tree[i], tree)
-                total += tree
             self.peak_total = max(self.peak_total, total)
             time.sleep(0.05)
 
@@ -209,15 +215,18 @@ def _tree(pid: int) -> list[int]:
     return pids
 
 
-def _rss(pid: int) -> int:
+def _memory(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of a process in bytes; PSS shares the pages a prefork child shares with its parent."""
+    values = {}
     try:
-        with open(f"/proc/{pid}/status") as f:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
+                key, _, rest = line.partition(":")
+                if key in ("Rss", "Pss"):
+                    values[key] = int(rest.split()[0]) * 1024
     except OSError:
         pass
-    return 0
+    return values.get("Rss", 0), values.get("Pss", 0)
 
 
 # --- the two measurements -------------------------------------------------------------------
@@ -244,7 +253,7 @@ def run_engine(b: Broadcast) -> tuple[float, float, Broadcast]:
         b.refresh_from_db()
         if b.status in engine.FINISHED_STATUSES:
             break
-        time.sleep(0.02)
+        time.sleep(0.05)
     return time.perf_counter() - start, dispatched, b
 
 
@@ -311,6 +320,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="worker processes (2)")
     parser.add_argument("--concurrency", type=int, default=1, help="pool size of each worker (1)")
     parser.add_argument("--pool", default="prefork", help="Celery pool (prefork)")
+    parser.add_argument("--prefetch-multiplier", type=int, default=settings.CELERY_WORKER_PREFETCH_MULTIPLIER,
+                        help="tasks a worker reserves per pool process (the setting: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=settings.BROADCAST_BATCH_SIZE)
     args = parser.parse_args()
     if connection.vendor != "postgresql":
@@ -325,12 +336,13 @@ def main() -> None:
     workers = None
     try:
         print(f"Fan-out benchmark: {args.followers:,} followers, batches of {args.batch_size:,}, "
-              f"{args.workers} worker(s) x concurrency {args.concurrency} ({args.pool}), inbox backend")
+              f"{args.workers} worker(s) x concurrency {args.concurrency} ({args.pool} pool, prefetch multiplier "
+              f"{args.prefetch_multiplier}), inbox backend")
         t = time.perf_counter()
         acc = make_audience(args.followers)
         print(f"  audience created in {time.perf_counter() - t:.1f} s")
         mirror_tables()
-        workers = Workers(args.workers, args.concurrency, args.batch_size, args.pool)
+        workers = Workers(args.workers, args.concurrency, args.batch_size, args.pool, args.prefetch_multiplier)
         rows = []
         for run, label in ((1, "first broadcast of the month (new cap counters)"),
                            (2, "second broadcast (cap counters present)")):
@@ -351,8 +363,9 @@ def main() -> None:
                   f"(dispatch {dispatch_seconds:.2f} s, {b.batch_count} batches; WAL {mb(engine_wal)})")
             print(f"    floor   {floor_seconds:6.2f} s  {floor_rate:>9,.0f} recipients/s  (WAL {mb(floor_wal)})")
             print(f"    ratio   {engine_rate / floor_rate:.2f} of the floor (target >= 0.50)")
-            print(f"    worker memory peak: {', '.join(mb(p) for p in workers.peak_tree)} per worker "
-                  f"(process tree); largest process {mb(workers.peak_process)}; all workers {mb(workers.peak_total)}")
+            print(f"    worker memory peak: RSS {', '.join(mb(p) for p in workers.peak_tree)} per worker "
+                  f"(main + pool processes), largest process {mb(workers.peak_process)}; "
+                  f"all workers together {mb(workers.peak_total)} (PSS)")
         print("\n  | run | engine s | engine recipients/s | floor s | floor recipients/s | ratio |")
         print("  |---|---:|---:|---:|---:|---:|")
         for label, seconds, engine_rate, floor_seconds, floor_rate in rows:

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -255,6 +256,25 @@ def _cap_for(b: Broadcast) -> _Cap | None:
     return _Cap(window_start=quota.window_for(policy.period, at).start_date, limit=policy.limit)
 
 
+# A worker keeps what it needs of a sending broadcast (fields that do not change while it
+# sends: account, audience, message, send time) and its R5 cap, so a batch costs no extra
+# queries. Its status is never taken from here: the batch lock query reads it fresh.
+# A quota policy edited by ops mid-send reaches batches within CONTEXT_SECONDS.
+CONTEXT_SECONDS = 60.0
+_contexts: dict[int, tuple[float, Broadcast, _Cap | None]] = {}
+
+
+def _context(broadcast_id: int) -> tuple[Broadcast, _Cap | None]:
+    now = time.monotonic()
+    cached = _contexts.get(broadcast_id)
+    if cached is None or now - cached[0] > CONTEXT_SECONDS:
+        b = Broadcast.objects.select_related("account").get(pk=broadcast_id)
+        if len(_contexts) >= 64:
+            _contexts.clear()
+        cached = _contexts[broadcast_id] = (now, b, _cap_for(b))
+    return cached[1], cached[2]
+
+
 def _relax_commit() -> None:
     """Don't wait for the WAL flush at commit. Safe here: a batch commits whole, so if the
     database crashes before the commit reaches disk the batch is simply pending again
@@ -265,17 +285,21 @@ def _relax_commit() -> None:
 
 
 def _record_deliveries(batch: DeliveryBatch, b: Broadcast, cap: _Cap | None, now: datetime, *,
-                       backend_rows: tuple[str, list] | None = None, want_ids: bool = True):
+                       backend_rows: tuple[str, list] | None = None, want_ids: bool = True,
+                       complete: bool = False):
     """Apply R5 to the batch's current audience and write its Delivery rows, in ONE statement
     on PostgreSQL (see below). `backend_rows`: a transactional backend's INSERT reading the
-    CTE `sent`, run in the same statement.
+    CTE `sent`, run in the same statement. `complete`: the same statement also marks the
+    batch done and adds its totals to the broadcast (nothing can fail after it).
 
-    Returns (sent follower ids, or None when not `want_ids`; sent; filtered; followers processed).
+    Returns (sent follower ids, or None when not `want_ids`; sent; filtered; followers
+    processed; and with `complete`, the broadcast's (batches_done, batch_count)).
     """
     audience, params = _audience_sql(b)
     if connection.vendor != "postgresql":
+        assert not complete, "the portable path completes batches separately"
         ids, filtered, processed = _record_deliveries_portable(batch, b, cap, now, audience, params)
-        return ids, len(ids), filtered, processed
+        return ids, len(ids), filtered, processed, None
     delivery = Delivery._meta.db_table
     columns = f"INSERT INTO {delivery} (broadcast_id, follower_id, status, error, delivered_at)"
     # The batch's audience now, in follower-id order: counters are bumped in that order,
@@ -306,12 +330,31 @@ def _record_deliveries(batch: DeliveryBatch, b: Broadcast, cap: _Cap | None, now
     if backend_rows is not None:
         ctes.append(f"backend_rows AS ({backend_rows[0]})")
         args += backend_rows[1]
+    ctes.append(f"counts AS (SELECT (SELECT count(*) FROM sent) AS sent, {filtered} AS filtered, "
+                "(SELECT count(*) FROM aud) AS processed)")
     ids = "(SELECT array_agg(follower_id) FROM sent)" if want_ids else "NULL"
-    sql = f"WITH {', '.join(ctes)} SELECT {ids}, (SELECT count(*) FROM sent), {filtered}, (SELECT count(*) FROM aud)"
+    if complete:
+        # Batch done and the broadcast's totals, as _complete_batch does: the broadcast row
+        # is locked from here to the commit that follows at once.
+        ctes += [
+            f"done AS (UPDATE {DeliveryBatch._meta.db_table} SET status = %s, finished_at = %s, heartbeat = %s, "
+            "sent_count = counts.sent, filtered_count = counts.filtered, error_count = 0, last_error = '' "
+            "FROM counts WHERE id = %s)",
+            f"bump AS (UPDATE {Broadcast._meta.db_table} SET sent_count = sent_count + counts.sent, "
+            "filtered_count = filtered_count + counts.filtered, total_count = total_count + counts.processed - %s, "
+            "batches_done = batches_done + 1 FROM counts WHERE id = %s RETURNING batches_done, batch_count)",
+        ]
+        args += [BatchStatus.DONE, now, now, batch.pk, batch.size, b.pk]
+        final = f"SELECT {ids}, sent, filtered, processed, batches_done, batch_count FROM counts, bump"
+    else:
+        final = f"SELECT {ids}, sent, filtered, processed, NULL, NULL FROM counts"
     with connection.cursor() as cursor:
-        cursor.execute(sql, args)
-        sent_ids, sent, filtered_count, processed = cursor.fetchone()
-    return (sorted(sent_ids or []) if want_ids else None), sent, filtered_count, processed
+        cursor.execute(f"WITH {', '.join(ctes)} {final}", args)
+        sent_ids, sent, filtered_count, processed, done, count = cursor.fetchone()
+    return (
+        (sorted(sent_ids or []) if want_ids else None), sent, filtered_count, processed,
+        (done, count) if complete else None,
+    )
 
 
 def _record_deliveries_portable(batch, b, cap, now, audience, params):
@@ -425,10 +468,11 @@ def _finish(broadcast_id: int, now: datetime) -> None:
 
 # The heartbeat, committed before the work (requeue_stale_batches tells a started batch
 # whose worker died from one still waiting in the queue). Not for a done batch, nor for a
-# pending one of a paused broadcast.
+# pending one of a paused broadcast. One statement in its own transaction; on PostgreSQL
+# the joined set_config() relaxes that transaction's commit (see _relax_commit).
 _CLAIM_SQL = """
 UPDATE {batch} AS bt SET heartbeat = %s, attempts = bt.attempts + 1
-FROM {broadcast} AS b
+FROM {broadcast} AS b{relax}
 WHERE bt.id = %s AND b.id = bt.broadcast_id AND bt.status <> 'done'
   AND NOT (bt.status = 'pending' AND b.status = 'paused')
 RETURNING attempts  -- unqualified: SQLite does not take an alias here
@@ -443,14 +487,16 @@ def deliver_batch(batch_id: int, *, final_attempt: bool = False) -> str:
     Raises SenderUnavailable on a transient backend failure (the task retries), except on the
     final attempt, where the batch's followers are failed with the error kept.
     """
-    with transaction.atomic():
-        _relax_commit()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _CLAIM_SQL.format(batch=DeliveryBatch._meta.db_table, broadcast=Broadcast._meta.db_table),
-                [_db_moment(timezone.now()), batch_id],
-            )
-            claimed = cursor.fetchone()
+    relax = ", (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_SQL.format(
+                batch=DeliveryBatch._meta.db_table, broadcast=Broadcast._meta.db_table,
+                relax=relax if connection.vendor == "postgresql" else "",
+            ),
+            [_db_moment(timezone.now()), batch_id],
+        )
+        claimed = cursor.fetchone()
     if claimed is None:
         status = DeliveryBatch.objects.filter(pk=batch_id).values_list("status", flat=True).first()
         return "missing" if status is None else "duplicate" if status == BatchStatus.DONE else "paused"
@@ -471,28 +517,57 @@ def _lock_batch(batch_id: int, *, skip_locked: bool = True) -> DeliveryBatch | N
     )
 
 
+_BATCH_FIELDS = ("status", "number", "first_follower_id", "last_follower_id", "size", "broadcast_id")
+
+
+def _lock_head(batch_id: int) -> tuple[DeliveryBatch, str] | None:
+    """The batch row, locked, and its broadcast's status now; None when another worker holds
+    it. On PostgreSQL one round trip, which also relaxes the commit (see _relax_commit)."""
+    if connection.vendor != "postgresql":
+        batch = _lock_batch(batch_id)
+        return None if batch is None else (batch, batch.broadcast.status)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT set_config('synchronous_commit', 'off', true), b.status, "
+            f"{', '.join('bt.' + name for name in _BATCH_FIELDS)} "
+            f"FROM {DeliveryBatch._meta.db_table} bt JOIN {Broadcast._meta.db_table} b ON b.id = bt.broadcast_id "
+            "WHERE bt.id = %s FOR UPDATE OF bt SKIP LOCKED",
+            [batch_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return DeliveryBatch(pk=batch_id, **dict(zip(_BATCH_FIELDS, row[2:], strict=True))), row[1]
+
+
 def _deliver_in_transaction(batch_id: int, backend) -> str:
     now = timezone.now()
     with transaction.atomic():
-        _relax_commit()
-        batch = _lock_batch(batch_id)
-        if batch is None:
+        head = _lock_head(batch_id)
+        if head is None:
             return "busy"
+        batch, broadcast_status = head
         if batch.status == BatchStatus.DONE:
             return "duplicate"
-        b = batch.broadcast
-        if b.status == Status.PAUSED:
+        if broadcast_status == Status.PAUSED:
             return "paused"
-        if b.status != Status.SENDING:  # cancelled: no further batch goes out
+        if broadcast_status != Status.SENDING:  # cancelled: no further batch goes out
             _complete_batch(batch, sent=0, filtered=0, failed=0, processed=0, now=now)
             return "cancelled"
-        cap = _cap_for(b)
+        b, cap = _context(batch.broadcast_id)
         backend_rows = backend.sent_rows_sql(_outgoing(batch, b, []))
-        sent_ids, sent, filtered, processed = _record_deliveries(
-            batch, b, cap, now, backend_rows=backend_rows, want_ids=backend_rows is None
-        )
+        if backend_rows is not None:
+            # The whole batch in one statement: cap, deliveries, the backend's rows, batch
+            # done and the broadcast's totals.
+            *_, (done, count) = _record_deliveries(
+                batch, b, cap, now, backend_rows=backend_rows, want_ids=False, complete=True
+            )
+            if done >= count:
+                _finish(b.pk, now)
+            return "delivered"
+        sent_ids, sent, filtered, processed, _ = _record_deliveries(batch, b, cap, now)
         failures = {}
-        if backend_rows is None and sent_ids:
+        if sent_ids:
             with backend:
                 failures = backend.send(_outgoing(batch, b, sent_ids))
         failed = _record_failures(b, cap, failures) if failures else 0
@@ -520,7 +595,7 @@ def _deliver_external(batch_id: int, backend, *, final_attempt: bool) -> str:
             if b.status != Status.SENDING:
                 _complete_batch(batch, sent=0, filtered=0, failed=0, processed=0, now=timezone.now())
                 return "cancelled"
-            sent_ids, _, _, _ = _record_deliveries(batch, b, cap, timezone.now())
+            sent_ids, *_ = _record_deliveries(batch, b, cap, timezone.now())
             DeliveryBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.SENDING)
         else:  # claimed by an earlier attempt: hand the same followers over again
             sent_ids = list(

@@ -54,6 +54,19 @@ def test_dispatch_snapshots_the_audience_in_batches_of_consecutive_follower_ids(
     assert ("dispatched", None) in verbs(b)
 
 
+def test_a_follower_list_broadcast_reaches_the_listed_followers_still_subscribed():
+    acc = f.account(certified=True)
+    fans = f.followers(acc, 30)
+    listed = fans[2:27:2]  # 13 followers across the id range
+    Follower.objects.filter(pk=listed[0].pk).update(subscribed=False)
+    b = f.dispatched(acc, channel="api", audience="followers", recipients=listed)
+
+    f.deliver_all(b)
+
+    assert (b.status, b.total_count, b.sent_count, b.batch_count) == (Broadcast.Status.SENT, 12, 12, 2)
+    assert sorted(f.statuses(b)) == [x.pk for x in listed[1:]]
+
+
 def test_a_broadcast_scheduled_later_is_not_dispatched_yet():
     acc = f.account()
     f.followers(acc, 3)
@@ -252,17 +265,17 @@ def test_pause_holds_the_remaining_batches_and_resume_sends_them(django_capture_
     first, second, third = f.batch_ids(b)
     assert engine.deliver_batch(first) == "delivered"
 
-    paused = engine.pause_broadcast(b, by=None)
+    paused = services.pause_broadcast(b, by=None)
     assert paused.status == Broadcast.Status.PAUSED
     assert engine.deliver_batch(second) == "paused"
     b.refresh_from_db()
     assert (b.status, b.sent_count, b.batches_done) == (Broadcast.Status.PAUSED, 10, 1)
     assert DeliveryBatch.objects.get(pk=second).status == DeliveryBatch.Status.PENDING
     with pytest.raises(InvalidState):
-        engine.pause_broadcast(b, by=None)
+        services.pause_broadcast(b, by=None)
 
     with django_capture_on_commit_callbacks() as queued:
-        engine.resume_broadcast(b, by=None)
+        services.resume_broadcast(b, by=None)
     assert len(queued) == 1  # one enqueue of the two pending batches
     assert engine.deliver_batch(second) == "delivered"
     assert engine.deliver_batch(third) == "delivered"
@@ -294,7 +307,7 @@ def test_resume_refuses_a_broadcast_that_is_not_paused():
     f.followers(acc, 2)
     b = f.dispatched(acc)
     with pytest.raises(InvalidState) as refused:
-        engine.resume_broadcast(b, by=None)
+        services.resume_broadcast(b, by=None)
     assert "Only a paused broadcast" in str(refused.value)
 
 
@@ -325,7 +338,7 @@ def test_requeue_leaves_paused_broadcasts_alone_and_closes_cancelled_ones_at_onc
     acc = f.account()
     f.followers(acc, 15)
     paused = f.dispatched(acc)
-    engine.pause_broadcast(paused, by=None)
+    services.pause_broadcast(paused, by=None)
     assert engine.requeue_stale_batches(now=timezone.now() + timedelta(hours=1)) == 0
 
     other = f.account()

@@ -188,13 +188,13 @@ def test_pause_resume_and_cancel_take_effect_between_batches(celery_worker_proce
     engine.dispatch_broadcast(b)
     wait_for(lambda: status_of(b) and b.batches_done >= 2, timeout=30, what="two batches delivered")
 
-    engine.pause_broadcast(b, by=None)
+    services.pause_broadcast(b, by=None)
     time.sleep(1.0)  # the batch under way completes; queued ones find the broadcast paused
     held = status_of(b) and b.batches_done
     time.sleep(1.0)
     assert status_of(b) == Broadcast.Status.PAUSED and b.batches_done == held < 10
 
-    engine.resume_broadcast(b, by=None)
+    services.resume_broadcast(b, by=None)
     wait_for(lambda: finished(b), timeout=60, what="the resumed broadcast to finish")
     assert b.status == Broadcast.Status.SENT
     assert_delivered_exactly_once(b, fans)
