@@ -335,6 +335,12 @@ def main() -> None:
     cleanup([])  # an aborted earlier run
     workers = None
     try:
+        with connection.cursor() as cur:
+            cur.execute("SELECT current_database(), current_setting('server_version'), "
+                        "current_setting('shared_buffers'), current_setting('max_wal_size')")
+            database, version, shared_buffers, max_wal_size = cur.fetchone()
+        print(f"database {database}: PostgreSQL {version} (shared_buffers {shared_buffers}, max_wal_size "
+              f"{max_wal_size}), {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
         print(f"Fan-out benchmark: {args.followers:,} followers, batches of {args.batch_size:,}, "
               f"{args.workers} worker(s) x concurrency {args.concurrency} ({args.pool} pool, prefetch multiplier "
               f"{args.prefetch_multiplier}), inbox backend")

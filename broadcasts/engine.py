@@ -15,8 +15,10 @@ How a broadcast goes out (DESIGN.md "The broadcast lifecycle", issue 5):
   requeued task a no-op, and the unique (broadcast, follower) constraints back that up.
   The audience is re-read inside the batch's id range: followers who unsubscribed since
   dispatch are dropped — no Delivery row, and they leave `total_count` (so at the end
-  total = sent + filtered + errors exactly). One statement applies R5 and writes the
-  delivery rows (see _RECORD_SQL); the backend then hands the batch over.
+  total = sent + filtered + errors exactly). On PostgreSQL one statement per batch
+  applies R5, writes the delivery rows and the inbox rows, marks the batch done and adds
+  its totals to the broadcast (see _record_deliveries); other backends get the sent ids.
+  Transactions of a batch commit with synchronous_commit off (see _relax_commit).
 * R5 counts `sent` deliveries only: a follower whose delivery fails gets the slot back
   (the counter is decremented in the transaction that marks the delivery failed).
 * finish: the batch that brings batches_done to batch_count sets sent / partially_sent
@@ -26,8 +28,8 @@ How a broadcast goes out (DESIGN.md "The broadcast lifecycle", issue 5):
 
 Two delivery paths, by backend:
 
-* transactional backends (inbox): claim, cap, delivery rows, inbox rows, batch done and
-  the broadcast's counters commit in ONE transaction: a crash anywhere leaves the batch
+* transactional backends (inbox): cap, delivery rows, inbox rows, batch done and the
+  broadcast's counters commit in ONE transaction: a crash anywhere leaves the batch
   pending with nothing written, and it is delivered again whole. Exactly once, simply.
 * external backends (webhook, locmem): no network I/O with a transaction open. Tx 1
   locks the batch, applies the cap, writes the delivery rows as `sent` and marks the
