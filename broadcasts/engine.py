@@ -389,6 +389,12 @@ def _record_deliveries_portable(batch, b, cap, now, audience, params):
     return sent, len(ids) - len(sent), len(ids)
 
 
+def _only(sent_ids: list[int], failures: dict[int, str]) -> dict[int, str]:
+    """A backend's failures, restricted to the followers it was given."""
+    given = set(sent_ids)
+    return {follower_id: error for follower_id, error in (failures or {}).items() if follower_id in given}
+
+
 def _record_failures(b: Broadcast, cap: _Cap | None, failures: dict[int, str]) -> int:
     """Mark failed deliveries (error kept) and give their R5 slot back; returns how many."""
     by_error: dict[str, list[int]] = defaultdict(list)
@@ -571,7 +577,7 @@ def _deliver_in_transaction(batch_id: int, backend) -> str:
         failures = {}
         if sent_ids:
             with backend:
-                failures = backend.send(_outgoing(batch, b, sent_ids))
+                failures = _only(sent_ids, backend.send(_outgoing(batch, b, sent_ids)))
         failed = _record_failures(b, cap, failures) if failures else 0
         _complete_batch(
             batch, sent=sent - failed, filtered=filtered, failed=failed, processed=processed, now=now,
@@ -581,6 +587,7 @@ def _deliver_in_transaction(batch_id: int, backend) -> str:
 
 
 def _deliver_external(batch_id: int, backend, *, final_attempt: bool) -> str:
+    """Claim (Tx 1), hand off with no transaction open, record the outcome (Tx 2)."""
     # Tx 1: claim. The cap and the delivery rows are written once; a retry reuses them.
     with transaction.atomic():
         _relax_commit()
@@ -611,7 +618,7 @@ def _deliver_external(batch_id: int, backend, *, final_attempt: bool) -> str:
     if sent_ids:
         try:
             with backend:
-                failures = backend.send(_outgoing(batch, b, sent_ids))
+                failures = _only(sent_ids, backend.send(_outgoing(batch, b, sent_ids)))
         except SenderUnavailable as exc:
             if not final_attempt:
                 DeliveryBatch.objects.filter(pk=batch_id).update(
@@ -708,7 +715,13 @@ def resume_broadcast(broadcast: Broadcast, *, by) -> Broadcast:
     b.status = Status.SENDING
     b.save(update_fields=["status"])
     now = timezone.now()
-    pending = list(b.batches.filter(status=BatchStatus.PENDING).order_by("number").values_list("id", flat=True))
+    # Lock order broadcast -> batch, and skip_locked: a batch under way holds its row and
+    # will lock this broadcast to add its totals, so waiting here could deadlock. A batch
+    # skipped now is queued again by requeue_stale_batches.
+    pending = list(
+        b.batches.select_for_update(skip_locked=True).filter(status=BatchStatus.PENDING)
+        .order_by("number").values_list("id", flat=True)
+    )
     DeliveryBatch.objects.filter(pk__in=pending).update(heartbeat=now)
     record_event(b, by=by, verb="resumed", note=f"{len(pending)} batches queued again")
     if pending:
