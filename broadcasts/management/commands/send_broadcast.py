@@ -107,7 +107,10 @@ class Command(BaseCommand):
                     if bar is not None:
                         bar.total = max(p["total"], 1)
                         bar.n = p["processed"]
-                        bar.set_postfix(sent=p["sent"], filtered=p["filtered"], failed=p["failed"], status=p["status"])
+                        bar.set_postfix_str(
+                            f"sent {p['sent']:,} · filtered {p['filtered']:,} · failed {p['failed']:,} · "
+                            f"{b.get_status_display().lower()}"
+                        )
                     elif p["finished"] or clock - printed_at >= PLAIN_LINE_SECONDS:
                         printed_at = clock
                         self.stdout.write(
