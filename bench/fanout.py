@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -149,7 +150,7 @@ class Workers:
             DEBUG="False",
             SECRET_KEY=os.environ.get("SECRET_KEY") or "bench-only-secret-" + "x" * 40,
         )
-        tmp = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
+        self.log_dir = tmp = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
         for i in range(count):
             log = tmp / f"worker{i}.log"
             self.logs.append(log)
@@ -165,7 +166,7 @@ class Workers:
         deadline = time.monotonic() + 60
         while not all(" ready." in log.read_text(errors="replace") for log in self.logs):
             if time.monotonic() > deadline or any(p.poll() is not None for p in self.procs):
-                self.stop()
+                self.stop(keep_logs=True)
                 raise SystemExit(f"Celery workers did not start; see {tmp}")
             time.sleep(0.2)
         self.sampler = threading.Thread(target=self._sample, daemon=True)
@@ -189,7 +190,7 @@ class Workers:
             self.peak_total = max(self.peak_total, total)
             time.sleep(0.05)
 
-    def stop(self) -> None:
+    def stop(self, keep_logs: bool = False) -> None:
         self._stop.set()
         for proc in self.procs:
             if proc.poll() is None:
@@ -199,6 +200,8 @@ class Workers:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+        if not keep_logs:
+            shutil.rmtree(self.log_dir, ignore_errors=True)
 
 
 def _tree(pid: int) -> list[int]:
