@@ -516,4 +516,11 @@ def reschedule_broadcast(broadcast: Broadcast, *, by, send_at: datetime) -> Broa
 
 # The delivery engine's public services (issue 5), so callers need only this module.
 # engine.py imports services only inside functions, so this import at the end is safe.
-from .engine import dispatch_due_broadcasts, pause_broadcast, resume_broadcast  # noqa: E402,F401
+from .engine import (  # noqa: E402,F401
+    deliver_batch,
+    dispatch_broadcast,
+    dispatch_due_broadcasts,
+    pause_broadcast,
+    requeue_stale_batches,
+    resume_broadcast,
+)

@@ -1,9 +1,9 @@
-"""Celery tasks of the delivery engine: thin wrappers, ids in (broadcasts.engine does the work)."""
+"""Celery tasks of the delivery engine: thin wrappers, ids in (the services do the work)."""
 
 from celery import shared_task
 from django.conf import settings
 
-from . import engine
+from . import services
 from .exceptions import SenderUnavailable
 
 
@@ -19,16 +19,16 @@ from .exceptions import SenderUnavailable
 )
 def deliver_batch_task(self, batch_id: int) -> str:
     """Deliver one batch; on the last retry a transient backend error fails its followers."""
-    return engine.deliver_batch(batch_id, final_attempt=self.request.retries >= self.max_retries)
+    return services.deliver_batch(batch_id, final_attempt=self.request.retries >= self.max_retries)
 
 
 @shared_task(ignore_result=True)
 def dispatch_due_broadcasts_task() -> int:
     """Beat, every minute: start the approved broadcasts whose send time has come."""
-    return engine.dispatch_due_broadcasts()
+    return services.dispatch_due_broadcasts()
 
 
 @shared_task(ignore_result=True)
 def requeue_stale_batches_task() -> int:
     """Beat, every 30 s: send again the batches of a worker that died."""
-    return engine.requeue_stale_batches()
+    return services.requeue_stale_batches()

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from broadcasts import engine
+from broadcasts import services
 
 
 class Command(BaseCommand):
@@ -13,5 +13,5 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        n = engine.dispatch_due_broadcasts()
+        n = services.dispatch_due_broadcasts()
         self.stdout.write(f"Dispatched {n} broadcast{'s' if n != 1 else ''}.")

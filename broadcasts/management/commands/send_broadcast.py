@@ -56,7 +56,7 @@ class Command(BaseCommand):
                         )
                     b = services.reschedule_broadcast(b, by=None, send_at=timezone.now())
                 try:
-                    b = engine.dispatch_broadcast(b)
+                    b = services.dispatch_broadcast(b)
                 except InvalidState:
                     b.refresh_from_db()
                     if b.status == Broadcast.Status.APPROVED:
