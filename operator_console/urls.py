@@ -5,6 +5,8 @@ from django.views.generic import RedirectView
 admin.site.site_header = "Broadcast Console"
 admin.site.site_title = "Broadcast Console"
 admin.site.index_title = "Operations"
+# Wide lists (broadcast progress, delivery counters) need the page width more than a second menu.
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
