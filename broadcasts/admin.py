@@ -608,7 +608,7 @@ def review_context(request, b: Broadcast) -> dict:
 
 
 @admin.register(PendingBroadcast)
-class PendingBroadcastAdmin(TransitionsMixin, admin.ModelAdmin):
+class PendingBroadcastAdmin(TransitionsMixin, ReadOnlyAdmin):
     """The review queue: pending broadcasts, oldest first; each row opens the review page."""
 
     list_display = ("review_link", "account", "kind", "channel_short", "audience_short", "send_time", "submitted",
@@ -633,15 +633,6 @@ class PendingBroadcastAdmin(TransitionsMixin, admin.ModelAdmin):
     # Same rights as on broadcasts: whoever may see broadcasts sees the queue; nobody edits a queue row directly.
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("broadcasts.view_broadcast") or request.user.has_perm("broadcasts.change_broadcast")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_module_permission(self, request):
         return self.has_view_permission(request)
