@@ -318,7 +318,11 @@ class OfficialAccountAdmin(ReviewPagesMixin, admin.ModelAdmin):
 
     @admin.action(description="Suspend selected accounts…", permissions=["suspend"])
     def suspend_accounts(self, request, queryset):
-        return self._suspend_page(request, list(queryset), action="suspend_accounts")
+        accounts = list(queryset)
+        if not accounts:  # the selected rows are gone (or the ids were never accounts)
+            self.message_user(request, "None of the selected accounts exists any more.", messages.WARNING)
+            return None
+        return self._suspend_page(request, accounts, action="suspend_accounts")
 
     @admin.action(description="Reinstate selected accounts", permissions=["suspend"])
     def reinstate_accounts(self, request, queryset):

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
+from operator_console.admin_tools import validate_console_datetime
+
 from .models import MENU_MAX_CHILDREN, MENU_MAX_TOP_LEVEL, Follower, MenuItem, OfficialAccount
 
 _DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -29,6 +31,7 @@ class ApproveForm(forms.Form):
     valid_from = forms.DateTimeField(
         required=False,
         widget=_DATETIME_INPUT,
+        validators=[validate_console_datetime],
         label="Valid from",
         help_text=f"Time in {_ZONE}. Leave empty to start now; the certification lasts one year.",
     )
@@ -42,6 +45,7 @@ class SuspendForm(forms.Form):
     until = forms.DateTimeField(
         required=False,
         widget=_DATETIME_INPUT,
+        validators=[validate_console_datetime],
         label="Suspended until",
         help_text=f"Time in {_ZONE}. Leave empty to suspend until someone reinstates the account.",
     )

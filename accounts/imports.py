@@ -389,7 +389,12 @@ class _PostgresWriter:
                     raise _StartOver from None
             return self._copy_staged(rows)
         finally:
-            cur.execute("SELECT set_config('TimeZone', %s, true)", [session_zone])
+            # A bad file stops the COPY and aborts the transaction, which then takes no more
+            # statements; its rollback undoes this transaction-local setting anyway.
+            from psycopg import pq
+
+            if cur.connection.info.transaction_status != pq.TransactionStatus.INERROR:
+                cur.execute("SELECT set_config('TimeZone', %s, true)", [session_zone])
 
     def _copy_direct(self, rows) -> int:
         cur, account_id = self.cursor, self.account_id

@@ -26,7 +26,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.exceptions import DomainError
 from accounts.models import AuditEvent, Follower, MenuItem
-from operator_console.admin_tools import EstimatedCountPaginator, ReadOnlyAdmin
+from operator_console.admin_tools import ConsoleDatesMixin, EstimatedCountPaginator, ReadOnlyAdmin
 
 from . import quota, services
 from .forms import ApproveForm, BroadcastForm, NoInputForm, RejectForm, RescheduleForm
@@ -338,7 +338,7 @@ resume_selected = _bulk_action("resume", "control")
 
 
 @admin.register(Broadcast)
-class BroadcastAdmin(TransitionsMixin, admin.ModelAdmin):
+class BroadcastAdmin(ConsoleDatesMixin, TransitionsMixin, admin.ModelAdmin):
     form = BroadcastForm
     list_display = ("title", "account", "kind", "channel_short", "audience_short", "status_display", "send_time",
                     "progress_column")
@@ -690,7 +690,7 @@ class PendingBroadcastAdmin(TransitionsMixin, ReadOnlyAdmin):
 
 
 @admin.register(QuotaPolicy)
-class QuotaPolicyAdmin(admin.ModelAdmin):
+class QuotaPolicyAdmin(ConsoleDatesMixin, admin.ModelAdmin):
     """Editable: the model's clean() refuses overlapping policies, shown as a form error."""
 
     list_display = ("kind", "scope", "limit", "period", "from_", "until", "note")

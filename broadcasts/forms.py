@@ -13,6 +13,7 @@ from django.contrib.admin import widgets
 from django.utils import timezone
 
 from accounts.exceptions import DomainError
+from operator_console.admin_tools import validate_console_datetime
 
 from . import services
 from .models import Broadcast
@@ -77,6 +78,7 @@ def _send_time_field(*, required: bool, help_text: str) -> forms.SplitDateTimeFi
         required=required,
         label="Send time",
         widget=widgets.AdminSplitDateTime(),
+        validators=[validate_console_datetime],
         help_text=help_text,
     )
 

@@ -1,9 +1,33 @@
 """Admin pieces shared by the apps: lists of tables with millions of rows, read-only admins."""
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import connections
+from django.db import connections, models
 from django.utils.functional import cached_property
+
+# Dates ops may type into the admin. Outside this range a typo does real harm: year 1 in
+# Asia/Shanghai is year 0 BC in UTC, which PostgreSQL stores but psycopg cannot read back (every
+# page showing the row then fails), and year 9999 overflows a quota window or a one-year validity.
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2999
+
+
+def validate_console_datetime(value) -> None:
+    if value is not None and not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValidationError(
+            f"Enter a date between {EARLIEST_YEAR} and {LATEST_YEAR}.", code="date_out_of_range"
+        )
+
+
+class ConsoleDatesMixin:
+    """Every date-time field of the admin's model forms refuses years outside the console's range."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is not None and isinstance(db_field, models.DateTimeField):
+            formfield.validators.append(validate_console_datetime)
+        return formfield
+
 
 # Below this many rows an exact COUNT(*) is cheap and the planner's estimate may be stale.
 EXACT_COUNT_BELOW = 100_000

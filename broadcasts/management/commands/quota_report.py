@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import OfficialAccount
 from broadcasts import quota, selectors
 from broadcasts.models import QuotaPolicy
+from operator_console.admin_tools import EARLIEST_YEAR, LATEST_YEAR
 
 HEADERS = ["ACCOUNT", "APP ID", "KIND", "STATUS", "SCOPE", "RULE", "WINDOW", "USED", "NEXT WINDOW"]
 
@@ -27,6 +28,9 @@ def parse_moment(value: str) -> datetime:
         raise CommandError(
             f"--at: “{value}” is not an ISO date or date-time (for example 2026-11-24 or 2026-11-24T09:30)."
         ) from None
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        # Windows near year 9999 overflow, and nothing was broadcast before 1970.
+        raise CommandError(f"--at: “{value}” is outside the years {EARLIEST_YEAR}–{LATEST_YEAR}.")
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=quota.platform_zone())
     return moment
