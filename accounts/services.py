@@ -57,7 +57,7 @@ def submit_certification(account: OfficialAccount, *, legal_name: str, registrat
 def approve_certification(cert: Certification, *, by, valid_from: datetime | None = None) -> Certification:
     """Approve a pending application for one year from `valid_from` (default now).
 
-    Raises invalid_state, already_certified.
+    Raises invalid_state, already_certified, invalid_input (a validity already over).
     """
     # Lock order everywhere: account, then certification.
     OfficialAccount.objects.select_for_update().get(pk=cert.account_id)
@@ -74,6 +74,12 @@ def approve_certification(cert: Certification, *, by, valid_from: datetime | Non
             "revoke it first or approve the renewal after it expires."
         )
     now = timezone.now()
+    if valid_from is not None and valid_from + CERTIFICATION_VALIDITY <= now:
+        # It would be approved and already over, yet still block the account's next approval.
+        raise InvalidInput(
+            f"A certification valid from {_fmt(valid_from)} would have expired on "
+            f"{_fmt(valid_from + CERTIFICATION_VALIDITY)}; choose a later start."
+        )
     cert.valid_from = valid_from or now
     cert.valid_until = cert.valid_from + CERTIFICATION_VALIDITY
     cert.status = Certification.Status.APPROVED

@@ -149,3 +149,25 @@ def test_reimport_of_a_bad_file_names_the_problem(tmp_path, make_account, make_f
         call_command("import_followers", account.app_id, str(path), stdout=io.StringIO(), stderr=io.StringIO())
 
     assert Follower.objects.filter(account=account).count() == 3
+
+
+# --- A certification approved from a start so old that it is already over ----------------------
+
+
+def test_certification_approved_from_a_start_over_a_year_ago_is_refused(client, root, make_account):
+    # It used to be approved with a validity that had already ended, and then blocked the
+    # account's next approval ("already holds certification ...") until someone revoked it.
+    account = make_account(name="Northwind Travel")
+    cert = account_services.submit_certification(account, legal_name="Northwind Ltd", registration_number="913100", by=root)
+
+    response = client.post(
+        reverse("admin:accounts_certification_approve", args=[cert.pk]),
+        {"apply": "1", "valid_from": "2001-01-01T00:00"},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    shown = [str(m) for m in response.context["messages"]]
+    assert any("would have expired on 2002-01-01" in m for m in shown), shown
+    cert.refresh_from_db()
+    assert cert.status == Certification.Status.PENDING
