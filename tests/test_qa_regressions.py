@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from accounts import services as account_services
 from accounts.models import Certification, Follower, OfficialAccount
+from broadcasts import services as broadcast_services
 from broadcasts.models import Broadcast, QuotaPolicy
 from tests.factories_broadcasts import pending
 
@@ -171,3 +172,22 @@ def test_certification_approved_from_a_start_over_a_year_ago_is_refused(client, 
     assert any("would have expired on 2002-01-01" in m for m in shown), shown
     cert.refresh_from_db()
     assert cert.status == Certification.Status.PENDING
+
+
+# --- send_broadcast options that cannot work --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--interval", "-1"), ("--interval", "inf"), ("--stall-warning", "nan"), ("--timeout", "-5")]
+)
+def test_send_broadcast_with_a_bad_wait_option_refuses_before_dispatching(make_account, make_user, option, value):
+    # --interval -1 used to dispatch the broadcast and then fail in time.sleep with a traceback.
+    account = make_account(name="Acme Coffee")
+    b = pending(account, by=make_user("olga", role="operator"))
+    b = broadcast_services.approve_broadcast(b, by=make_user("rita", role="reviewer"))
+
+    with pytest.raises(CommandError, match=f"{option} takes a number of seconds"):
+        call_command("send_broadcast", str(b.pk), option, value, stdout=io.StringIO(), stderr=io.StringIO())
+
+    b.refresh_from_db()
+    assert b.status == Broadcast.Status.APPROVED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 from django.core.management.base import BaseCommand, CommandError
@@ -44,6 +45,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, broadcast_id: int, now: bool, interval: float, stall_warning: float,
                timeout: float | None, **options):
+        # Checked before anything is dispatched: a bad option must not fail after the send started.
+        for option, value, least in (("--interval", interval, 0.01), ("--stall-warning", stall_warning, 0.01),
+                                     ("--timeout", timeout, 0)):
+            if value is not None and not least <= value < math.inf:
+                raise CommandError(f"{option} takes a number of seconds from {least:g}, not {value:g}.")
         b = Broadcast.objects.select_related("account").filter(pk=broadcast_id).first()
         if b is None:
             raise CommandError(f"Broadcast #{broadcast_id} does not exist.")
