@@ -191,3 +191,20 @@ def test_send_broadcast_with_a_bad_wait_option_refuses_before_dispatching(make_a
 
     b.refresh_from_db()
     assert b.status == Broadcast.Status.APPROVED
+
+
+# --- Buttons a role cannot use are not shown -------------------------------------------------------
+
+
+@pytest.mark.parametrize(("role", "shown"), [("operator", True), ("reviewer", False), ("auditor", False)])
+def test_new_certification_button_only_for_roles_that_may_apply(client, make_user, make_account, role, shown):
+    # Reviewers and auditors saw the button and got a 403 page when they clicked it.
+    account = make_account(name="Harbor Bank")
+    user = make_user(f"{role}1", role=role)
+    client.force_login(user)
+    add_url = reverse("admin:accounts_certification_add") + f"?account={account.pk}"
+
+    page = client.get(reverse("admin:accounts_officialaccount_change", args=[account.pk])).content.decode()
+
+    assert (add_url in page) is shown
+    assert (client.get(add_url).status_code == 200) is shown
