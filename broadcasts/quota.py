@@ -126,10 +126,20 @@ def used_slots(account, policy: QuotaPolicy, window: Window, *, exclude_broadcas
     return set(qs.values_list("slot", flat=True))
 
 
+def next_window_opens(policy: QuotaPolicy, window: Window) -> str:
+    """When the next window opens: the window's end, or earlier if the policy ends first (a rule change)."""
+    end = window.end
+    if policy.effective_until is not None and policy.effective_until < end:
+        end = policy.effective_until.astimezone(platform_zone())
+        if (end.hour, end.minute, end.second) != (0, 0, 0):
+            return end.strftime("%Y-%m-%d %H:%M")
+    return end.strftime("%Y-%m-%d")
+
+
 def quota_exceeded_message(account, policy: QuotaPolicy, window: Window, used: int) -> str:
     return (
         f"{_kind_and_name(account)} has used {used} of {policy.limit} broadcasts for {window.describe()} "
-        f"under the rule of {describe_policy(policy)}; next window opens {window.next_opens}."
+        f"under the rule of {describe_policy(policy)}; next window opens {next_window_opens(policy, window)}."
     )
 
 
@@ -209,7 +219,7 @@ def quota_position(broadcast, at: datetime | None = None) -> dict:
         window = window_for(policy.period, reservation.window_start)
         used = len(used_slots(account, policy, window))
         result.update(policy=policy, window=window, used=used, limit=policy.limit, slot=reservation.slot,
-                      next_window_opens=window.next_opens,
+                      next_window_opens=next_window_opens(policy, window),
                       text=f"holds slot {reservation.slot} of {policy.limit} for {window.describe()}")
         return result
     if not broadcast.counts_against_account_quota:
@@ -228,10 +238,10 @@ def quota_position(broadcast, at: datetime | None = None) -> dict:
     text = (
         f"would be {used + 1} of {policy.limit} for {window.describe()}"
         if fits
-        else f"window full: {used} of {policy.limit} used for {window.describe()}; next window opens {window.next_opens}"
+        else f"window full: {used} of {policy.limit} used for {window.describe()}; next window opens {next_window_opens(policy, window)}"
     )
     result.update(policy=policy, window=window, used=used, limit=policy.limit, would_be=used + 1 if fits else None,
-                  fits=fits, next_window_opens=window.next_opens, text=text)
+                  fits=fits, next_window_opens=next_window_opens(policy, window), text=text)
     return result
 
 
@@ -254,7 +264,7 @@ def account_quota_usage(account, at: datetime) -> list[dict]:
         seen.add(policy.scope)
         window = window_for(policy.period, at)
         row = {"policy": policy, "scope": policy.scope, "rule": describe_policy(policy), "window": window,
-               "limit": policy.limit, "next_window_opens": window.next_opens, "at_cap": None}
+               "limit": policy.limit, "next_window_opens": next_window_opens(policy, window), "at_cap": None}
         if policy.scope == QuotaPolicy.Scope.ACCOUNT:
             row["used"] = len(used_slots(account, policy, window))
         else:

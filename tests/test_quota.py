@@ -128,8 +128,10 @@ def test_seeded_history_one_per_week_until_2014_04_15_then_four_per_month(people
 
     # Monday 2014-04-14: a new week, still the weekly rule; 23:59 is that week's second.
     assert reserve(acc, author, f.local(2014, 4, 14, 9, 0)).policy.period == "week"
-    with pytest.raises(QuotaExceeded):
+    with pytest.raises(QuotaExceeded) as exc:
         reserve(acc, author, f.local(2014, 4, 14, 23, 59))
+    # That week would run to 04-21, but the weekly rule ends first: the monthly rule opens on 04-15.
+    assert "next window opens 2014-04-15." in str(exc.value)
 
     # From 2014-04-15 00:00 local: four per calendar month.
     for day in (15, 16, 17, 18):
