@@ -151,7 +151,11 @@ def _validate(account: OfficialAccount, f: dict, recipient_ids: list[int]) -> No
             )
         found = Follower.objects.filter(account=account, pk__in=recipient_ids).count()
         if found != n:
-            raise InvalidAudience(f"{n - found:,} of the {n:,} listed followers do not follow {account.name}.", field="recipients")
+            missing = n - found
+            verb = "does" if missing == 1 else "do"
+            raise InvalidAudience(
+                f"{missing:,} of the {n:,} listed followers {verb} not follow {account.name}.", field="recipients"
+            )
     elif recipient_ids:
         raise InvalidAudience("Only a follower-list audience takes recipients; choose the audience “followers”.", field="recipients")
 

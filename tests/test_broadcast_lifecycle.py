@@ -99,7 +99,7 @@ def test_follower_list_holds_2_to_10000_followers_of_the_account_on_the_api_chan
     with pytest.raises(InvalidAudience, match="only be sent through the advanced mass interface"):
         f.draft(acc, by=author, channel="console", audience="followers", recipients=fans[:2])
     stranger = make_followers(f.account(name="Other"), 1, prefix="x")[0]
-    with pytest.raises(InvalidAudience, match="1 of the 2 listed followers do not follow Acme"):
+    with pytest.raises(InvalidAudience, match="1 of the 2 listed followers does not follow Acme"):
         f.draft(acc, by=author, channel="api", audience="followers", recipients=[fans[0], stranger])
 
     b = f.draft(acc, by=author, channel="api", audience="followers", recipients=[fans[0].pk, fans[1]])
