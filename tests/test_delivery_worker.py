@@ -159,8 +159,12 @@ def test_a_worker_killed_mid_broadcast_leaves_nothing_lost_or_doubled(celery_wor
     b = f.approved(acc)
     engine.dispatch_broadcast(b)
     wait_for(lambda: status_of(b) and b.batches_done >= 3, timeout=30, what="three batches delivered")
+    # Kill inside a batch, not in the gap between two: wait until one is started and not done
+    # (each takes 0.4 s in the slow backend, so the kill lands well inside it).
+    under_way = DeliveryBatch.objects.filter(broadcast=b, attempts__gte=1).exclude(status=DeliveryBatch.Status.DONE)
+    wait_for(under_way.exists, timeout=30, interval=0.02, what="a batch under way")
 
-    celery_worker_process.kill()  # SIGKILL, most likely inside a batch's transaction
+    celery_worker_process.kill()  # SIGKILL inside that batch's work
     done_at_crash = b.batches_done
     celery_worker_process.start()
 
