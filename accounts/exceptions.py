@@ -1,32 +1,41 @@
-"""Domain errors shared by every app: a stable `code` and a sentence for a person."""
+"""Refusals of the accounts app. The base class, the shared errors and the code registry
+live in operator_console.errors; they are re-exported here for the app's callers."""
 
+from operator_console.errors import DomainError, ErrorCode, InvalidInput, InvalidState, ReasonRequired
 
-class DomainError(Exception):
-    """A refused action. `code` never changes once shipped; the message is for people."""
-
-    code = "domain_error"
-
-    def __init__(self, message: str, **context):
-        super().__init__(message)
-        self.message = message
-        self.context = context
-
-
-class InvalidState(DomainError):
-    code = "invalid_state"
-
-
-class InvalidInput(DomainError):
-    code = "invalid_input"
+__all__ = [
+    "AccountNotFound",
+    "AlreadyCertified",
+    "CertificationPending",
+    "DomainError",
+    "ImportHeaderInvalid",
+    "ImportRowsInvalid",
+    "InvalidInput",
+    "InvalidState",
+    "ReasonRequired",
+]
 
 
 class AlreadyCertified(DomainError):
-    code = "already_certified"
+    code = ErrorCode.ALREADY_CERTIFIED
 
 
 class CertificationPending(DomainError):
-    code = "certification_pending"
+    code = ErrorCode.CERTIFICATION_PENDING
 
 
-class ReasonRequired(DomainError):
-    code = "reason_required"
+class AccountNotFound(DomainError):
+    code = ErrorCode.ACCOUNT_NOT_FOUND
+
+
+class ImportHeaderInvalid(DomainError):
+    code = ErrorCode.IMPORT_HEADER_INVALID
+
+
+class ImportRowsInvalid(DomainError):
+    """Some rows are bad and --skip-invalid was not given: nothing was written.
+
+    ``context["problems"]`` holds the first bad rows, ``context["problem_count"]`` all of them.
+    """
+
+    code = ErrorCode.IMPORT_ROWS_INVALID

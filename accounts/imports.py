@@ -39,7 +39,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from .exceptions import DomainError
+from .exceptions import AccountNotFound, ImportHeaderInvalid, ImportRowsInvalid
 from .models import Follower, OfficialAccount, Tag
 from .services import record_event
 
@@ -65,22 +65,6 @@ OPENID_MAX = Follower._meta.get_field("openid").max_length
 NICKNAME_MAX = Follower._meta.get_field("nickname").max_length
 TAG_MAX = Tag._meta.get_field("name").max_length
 
-
-class AccountNotFound(DomainError):
-    code = "account_not_found"
-
-
-class ImportHeaderInvalid(DomainError):
-    code = "import_header_invalid"
-
-
-class ImportRowsInvalid(DomainError):
-    """Some rows are bad and --skip-invalid was not given: nothing was written.
-
-    ``context["problems"]`` holds the first bad rows, ``context["problem_count"]`` all of them.
-    """
-
-    code = "import_rows_invalid"
 
 
 @dataclass(frozen=True, order=True)

@@ -55,7 +55,7 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import AuditEvent, Follower, OfficialAccount  # noqa: E402
-from broadcasts import engine, quota, services  # noqa: E402
+from broadcasts import lifecycle, quota, services  # noqa: E402
 from broadcasts.models import (  # noqa: E402
     Broadcast,
     Delivery,
@@ -250,11 +250,11 @@ def wal_since(lsn: str) -> int:
 def run_engine(b: Broadcast) -> tuple[float, float, Broadcast]:
     checkpoint()
     start = time.perf_counter()
-    engine.dispatch_broadcast(b)
+    services.dispatch_broadcast(b)
     dispatched = time.perf_counter() - start
     while True:
         b.refresh_from_db()
-        if b.status in engine.FINISHED_STATUSES:
+        if b.status in lifecycle.FINISHED_STATUSES:
             break
         time.sleep(0.05)
     return time.perf_counter() - start, dispatched, b

@@ -1,51 +1,64 @@
-"""Broadcast refusals. Codes are stable: tests, logs, alerts and the API match on them."""
+"""Refusals of the broadcasts app. Codes are stable: tests, logs, alerts and the API match on them.
 
-from accounts.exceptions import DomainError
+The base class, the shared errors (invalid_state, reason_required, ...) and the code registry
+live in operator_console.errors; InvalidState and ReasonRequired are re-exported here.
+"""
+
+from operator_console.errors import DomainError, ErrorCode, InvalidState, ReasonRequired
+
+__all__ = [
+    "AccountSuspended",
+    "BroadcastError",
+    "CertificationRequired",
+    "ContentBlocked",
+    "FourEyes",
+    "InvalidAudience",
+    "InvalidContent",
+    "InvalidState",
+    "NoQuotaPolicy",
+    "QuotaExceeded",
+    "ReasonRequired",
+    "SenderUnavailable",
+]
 
 
 class BroadcastError(DomainError):
-    code = "broadcast_error"
+    """Base of the refusals that only broadcasts have."""
+
+    code = ErrorCode.BROADCAST_ERROR
 
 
 class QuotaExceeded(BroadcastError):
-    code = "quota_exceeded"
-
-
-class CertificationRequired(BroadcastError):
-    code = "certification_required"
-
-
-class AccountSuspended(BroadcastError):
-    code = "account_suspended"
-
-
-class FourEyes(BroadcastError):
-    code = "four_eyes"
-
-
-class ContentBlocked(BroadcastError):
-    code = "content_blocked"
-
-
-class InvalidState(BroadcastError):
-    code = "invalid_state"
-
-
-class InvalidAudience(BroadcastError):
-    code = "invalid_audience"
-
-
-class InvalidContent(BroadcastError):
-    code = "invalid_content"
+    code = ErrorCode.QUOTA_EXCEEDED
 
 
 class NoQuotaPolicy(BroadcastError):
-    code = "no_quota_policy"
+    code = ErrorCode.NO_QUOTA_POLICY
 
 
-class ReasonRequired(BroadcastError):
-    code = "reason_required"
+class CertificationRequired(BroadcastError):
+    code = ErrorCode.CERTIFICATION_REQUIRED
+
+
+class AccountSuspended(BroadcastError):
+    code = ErrorCode.ACCOUNT_SUSPENDED
+
+
+class FourEyes(BroadcastError):
+    code = ErrorCode.FOUR_EYES
+
+
+class ContentBlocked(BroadcastError):
+    code = ErrorCode.CONTENT_BLOCKED
+
+
+class InvalidAudience(BroadcastError):
+    code = ErrorCode.INVALID_AUDIENCE
+
+
+class InvalidContent(BroadcastError):
+    code = ErrorCode.INVALID_CONTENT
 
 
 class SenderUnavailable(Exception):
-    """A transient delivery-backend failure: the batch is retried with backoff."""
+    """A transient delivery-backend failure (not a refusal): the batch task retries it with backoff."""

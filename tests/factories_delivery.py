@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from accounts.models import Certification, Follower, OfficialAccount, Tag
-from broadcasts import engine, services
+from broadcasts import services
 from broadcasts.backends.inbox import InboxBackend
 from broadcasts.models import Broadcast, Delivery, DeliveryBatch, InboxMessage
 
@@ -68,7 +68,7 @@ def approved(acc: OfficialAccount, *, send_at: datetime | None = None, **overrid
 def dispatched(acc: OfficialAccount, **overrides) -> Broadcast:
     """An approved broadcast, dispatched now (batches created, no task sent outside a committed transaction)."""
     b = approved(acc, **overrides)
-    assert engine.dispatch_due_broadcasts(now=timezone.now() + timedelta(seconds=1)) >= 1
+    assert services.dispatch_due_broadcasts(now=timezone.now() + timedelta(seconds=1)) >= 1
     b.refresh_from_db()
     return b
 
@@ -79,7 +79,7 @@ def batch_ids(b: Broadcast, **filters) -> list[int]:
 
 def deliver_all(b: Broadcast) -> list[str]:
     """Run every batch of the broadcast in this process, in order; returns each outcome."""
-    outcomes = [engine.deliver_batch(batch_id) for batch_id in batch_ids(b)]
+    outcomes = [services.deliver_batch(batch_id) for batch_id in batch_ids(b)]
     b.refresh_from_db()
     return outcomes
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent, MenuItem, OfficialAccount, Tag
-from broadcasts import engine, services
+from broadcasts import services
 from broadcasts.models import (
     Broadcast,
     ContentRule,
@@ -474,7 +474,7 @@ def test_a_followers_inbox_is_listed_with_a_title_naming_them(admin_client, full
 
 def test_reviewer_pauses_and_resumes_a_sending_broadcast(login, users, service_account):
     b = services.approve_broadcast(pending(service_account, users["operator"]), by=users["reviewer"])
-    b = engine.dispatch_broadcast(b)
+    b = services.dispatch_broadcast(b)
     assert b.status == Broadcast.Status.SENDING
     assert login("operator").post(transition_url(b, "pause")).status_code == 403
 
@@ -496,9 +496,9 @@ def test_reviewer_pauses_and_resumes_a_sending_broadcast(login, users, service_a
 
 def test_a_finished_broadcast_shows_its_totals_and_deliveries(admin_client, users, service_account):
     b = services.approve_broadcast(pending(service_account, users["operator"]), by=users["reviewer"])
-    b = engine.dispatch_broadcast(b)
+    b = services.dispatch_broadcast(b)
     for batch_id in DeliveryBatch.objects.filter(broadcast=b).values_list("id", flat=True):
-        engine.deliver_batch(batch_id)
+        services.deliver_batch(batch_id)
     b.refresh_from_db()
     assert b.status == Broadcast.Status.SENT
     page = admin_client.get(change_url(b)).content.decode()

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Certification, Follower, OfficialAccount
 from accounts.services import revoke_certification, suspend_account
-from broadcasts import engine, services
+from broadcasts import services
 from broadcasts.backends import locmem
 from broadcasts.exceptions import InvalidState
 from broadcasts.models import Broadcast, Delivery, DeliveryBatch, FollowerQuotaUsage, QuotaReservation
@@ -38,7 +38,7 @@ def test_dispatch_snapshots_the_audience_in_batches_of_consecutive_follower_ids(
     Follower.objects.filter(pk__in=[fans[3].pk, fans[4].pk, fans[20].pk]).update(subscribed=False)
     b = f.approved(acc)
 
-    assert engine.dispatch_due_broadcasts(now=timezone.now() + timedelta(seconds=1)) == 1
+    assert services.dispatch_due_broadcasts(now=timezone.now() + timedelta(seconds=1)) == 1
 
     b.refresh_from_db()
     assert b.status == Broadcast.Status.SENDING
@@ -72,8 +72,8 @@ def test_a_broadcast_scheduled_later_is_not_dispatched_yet():
     f.followers(acc, 3)
     b = f.approved(acc, send_at=timezone.now() + timedelta(hours=2))
 
-    assert engine.dispatch_due_broadcasts() == 0
-    assert engine.dispatch_due_broadcasts(now=timezone.now() + timedelta(hours=2, seconds=1)) == 1
+    assert services.dispatch_due_broadcasts() == 0
+    assert services.dispatch_due_broadcasts(now=timezone.now() + timedelta(hours=2, seconds=1)) == 1
     b.refresh_from_db()
     assert b.status == Broadcast.Status.SENDING
 
@@ -85,7 +85,7 @@ def test_an_account_suspended_after_approval_fails_the_broadcast_and_releases_it
     assert QuotaReservation.objects.filter(broadcast=b).exists()
     suspend_account(acc, by=None, until=timezone.now() + timedelta(days=3), reason="junk mail")
 
-    assert engine.dispatch_due_broadcasts(now=timezone.now() + timedelta(minutes=6)) == 0
+    assert services.dispatch_due_broadcasts(now=timezone.now() + timedelta(minutes=6)) == 0
 
     b.refresh_from_db()
     assert b.status == Broadcast.Status.FAILED
@@ -104,7 +104,7 @@ def test_a_tag_broadcast_whose_certification_was_revoked_before_sending_fails():
     b = f.approved(acc, channel="api", audience="tag", tag=vip, send_at=timezone.now() + timedelta(minutes=5))
     revoke_certification(acc.certifications.get(status=Certification.Status.APPROVED), by=None, reason="fraud")
 
-    engine.dispatch_due_broadcasts(now=timezone.now() + timedelta(minutes=6))
+    services.dispatch_due_broadcasts(now=timezone.now() + timedelta(minutes=6))
 
     b.refresh_from_db()
     assert b.status == Broadcast.Status.FAILED
@@ -116,11 +116,11 @@ def test_dispatch_broadcast_refuses_what_is_not_approved():
     acc = f.account()
     b = f.approved(acc, send_at=timezone.now() + timedelta(days=1))
     with pytest.raises(InvalidState) as refused:
-        engine.dispatch_broadcast(b)
+        services.dispatch_broadcast(b)
     assert "scheduled for" in str(refused.value)
     services.cancel_broadcast(b, by=None)
     with pytest.raises(InvalidState) as refused:
-        engine.dispatch_broadcast(b)
+        services.dispatch_broadcast(b)
     assert refused.value.code == "invalid_state" and "cancelled" in str(refused.value)
 
 
@@ -172,8 +172,8 @@ def test_a_batch_delivered_twice_is_delivered_once():
     b = f.dispatched(acc)
     (batch_id,) = f.batch_ids(b)
 
-    assert engine.deliver_batch(batch_id) == "delivered"
-    assert engine.deliver_batch(batch_id) == "duplicate"
+    assert services.deliver_batch(batch_id) == "delivered"
+    assert services.deliver_batch(batch_id) == "duplicate"
 
     b.refresh_from_db()
     assert (b.sent_count, b.batches_done) == (8, 1)
@@ -191,9 +191,9 @@ def test_the_batch_hot_path_runs_the_same_queries_whatever_its_size(django_asser
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as few:
-        engine.deliver_batch(f.batch_ids(b_small)[0])
+        services.deliver_batch(f.batch_ids(b_small)[0])
     with django_assert_max_num_queries(len(few)):
-        engine.deliver_batch(f.batch_ids(b_large)[0])
+        services.deliver_batch(f.batch_ids(b_large)[0])
     b_large.refresh_from_db()
     assert b_large.sent_count == 400
 
@@ -212,7 +212,7 @@ def test_a_follower_in_several_targeted_audiences_gets_four_a_month_and_the_fift
         for i, t in enumerate(tags)
     ]
     for b in sends:
-        engine.dispatch_due_broadcasts(now=b.scheduled_at + timedelta(seconds=1))
+        services.dispatch_due_broadcasts(now=b.scheduled_at + timedelta(seconds=1))
         b.refresh_from_db()
         f.deliver_all(b)
 
@@ -223,7 +223,7 @@ def test_a_follower_in_several_targeted_audiences_gets_four_a_month_and_the_fift
     # The next calendar month in Asia/Shanghai (00:01 local on the 1st) resets the cap.
     next_month = f.approved(acc, channel="api", audience="tag", tag=tags[0],
                             send_at=window_for("month", last.scheduled_at).end + timedelta(minutes=1))
-    engine.dispatch_due_broadcasts(now=next_month.scheduled_at + timedelta(seconds=1))
+    services.dispatch_due_broadcasts(now=next_month.scheduled_at + timedelta(seconds=1))
     next_month.refresh_from_db()
     f.deliver_all(next_month)
     assert f.statuses(next_month)[star.pk] == "sent"
@@ -263,11 +263,11 @@ def test_pause_holds_the_remaining_batches_and_resume_sends_them(django_capture_
     f.followers(acc, 25)
     b = f.dispatched(acc)
     first, second, third = f.batch_ids(b)
-    assert engine.deliver_batch(first) == "delivered"
+    assert services.deliver_batch(first) == "delivered"
 
     paused = services.pause_broadcast(b, by=None)
     assert paused.status == Broadcast.Status.PAUSED
-    assert engine.deliver_batch(second) == "paused"
+    assert services.deliver_batch(second) == "paused"
     b.refresh_from_db()
     assert (b.status, b.sent_count, b.batches_done) == (Broadcast.Status.PAUSED, 10, 1)
     assert DeliveryBatch.objects.get(pk=second).status == DeliveryBatch.Status.PENDING
@@ -277,8 +277,8 @@ def test_pause_holds_the_remaining_batches_and_resume_sends_them(django_capture_
     with django_capture_on_commit_callbacks() as queued:
         services.resume_broadcast(b, by=None)
     assert len(queued) == 1  # one enqueue of the two pending batches
-    assert engine.deliver_batch(second) == "delivered"
-    assert engine.deliver_batch(third) == "delivered"
+    assert services.deliver_batch(second) == "delivered"
+    assert services.deliver_batch(third) == "delivered"
     b.refresh_from_db()
     assert (b.status, b.sent_count, b.total_count) == (Broadcast.Status.SENT, 25, 25)
     assert [v for v, _ in verbs(b)][-3:] == ["paused", "resumed", "sent"]
@@ -289,11 +289,11 @@ def test_cancel_while_sending_sends_no_further_batch_and_stays_cancelled():
     f.followers(acc, 25)
     b = f.dispatched(acc)
     first, second, third = f.batch_ids(b)
-    engine.deliver_batch(first)
+    services.deliver_batch(first)
 
     services.cancel_broadcast(b, by=None)
-    assert engine.deliver_batch(second) == "cancelled"
-    assert engine.deliver_batch(third) == "cancelled"
+    assert services.deliver_batch(second) == "cancelled"
+    assert services.deliver_batch(third) == "cancelled"
 
     b.refresh_from_db()
     assert b.status == Broadcast.Status.CANCELLED
@@ -320,17 +320,17 @@ def test_requeue_picks_started_batches_with_an_old_heartbeat(settings):
     f.followers(acc, 30)
     b = f.dispatched(acc)
     first, second, third = f.batch_ids(b)
-    engine.deliver_batch(first)
+    services.deliver_batch(first)
     # A worker started the second batch and died: its heartbeat is committed, its work is not.
     DeliveryBatch.objects.filter(pk=second).update(attempts=1, heartbeat=timezone.now())
 
-    assert engine.requeue_stale_batches() == 0
+    assert services.requeue_stale_batches() == 0
     soon = timezone.now() + timedelta(seconds=61)
     # The third batch never started but the broadcast progressed recently... until it did not.
     DeliveryBatch.objects.filter(pk=first).update(finished_at=timezone.now() + timedelta(seconds=30))
-    assert engine.requeue_stale_batches(now=soon) == 1
+    assert services.requeue_stale_batches(now=soon) == 1
     assert DeliveryBatch.objects.get(pk=second).heartbeat >= soon - timedelta(seconds=1)
-    assert engine.requeue_stale_batches(now=soon + timedelta(seconds=60)) == 1
+    assert services.requeue_stale_batches(now=soon + timedelta(seconds=60)) == 1
     assert DeliveryBatch.objects.get(pk=third).heartbeat >= soon + timedelta(seconds=59)
 
 
@@ -339,13 +339,13 @@ def test_requeue_leaves_paused_broadcasts_alone_and_closes_cancelled_ones_at_onc
     f.followers(acc, 15)
     paused = f.dispatched(acc)
     services.pause_broadcast(paused, by=None)
-    assert engine.requeue_stale_batches(now=timezone.now() + timedelta(hours=1)) == 0
+    assert services.requeue_stale_batches(now=timezone.now() + timedelta(hours=1)) == 0
 
     other = f.account()
     f.followers(other, 15)
     cancelled = f.dispatched(other)
     services.cancel_broadcast(cancelled, by=None)
-    assert engine.requeue_stale_batches() == 2
+    assert services.requeue_stale_batches() == 2
 
 
 # --- backends ---

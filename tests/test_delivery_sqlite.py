@@ -13,7 +13,7 @@ from datetime import timedelta
 from django.contrib.auth.models import User
 from django.utils import timezone
 from accounts.models import Certification, Follower, OfficialAccount, Tag
-from broadcasts import engine, services
+from broadcasts import services
 from broadcasts.models import Delivery, DeliveryBatch, InboxMessage
 
 author = User.objects.create_user("author")
@@ -37,10 +37,10 @@ for acc, count in ((service, 5), (folder, 1)):
         b = services.create_broadcast(acc, by=author, title=f"News {i}", message_type="text", body="Hello",
                                       **targeted[acc])
         b = services.approve_broadcast(services.submit_broadcast(b, by=author), by=reviewer, send_at=send_at)
-        engine.dispatch_due_broadcasts(now=send_at + timedelta(seconds=1))
+        services.dispatch_due_broadcasts(now=send_at + timedelta(seconds=1))
         for batch_id in DeliveryBatch.objects.filter(broadcast=b).values_list("id", flat=True):
-            engine.deliver_batch(batch_id)
-            engine.deliver_batch(batch_id)  # a duplicate is a no-op
+            services.deliver_batch(batch_id)
+            services.deliver_batch(batch_id)  # a duplicate is a no-op
         b.refresh_from_db()
         results.append([b.status, b.total_count, b.sent_count, b.filtered_count, b.batch_count])
 print(json.dumps({

@@ -5,7 +5,7 @@ import hmac
 
 import pytest
 
-from broadcasts import engine
+from broadcasts import lifecycle, services
 from broadcasts.exceptions import SenderUnavailable
 from broadcasts.models import Broadcast, Delivery, DeliveryBatch, FollowerQuotaUsage
 from tests import factories_delivery as f
@@ -66,11 +66,11 @@ def test_a_5xx_is_retried_with_the_same_followers_and_the_cap_counted_once(setti
     with f.Gateway([(503, "busy"), (200, "ok")]) as gateway:
         settings.BROADCAST_WEBHOOK_URL = gateway.url
         with pytest.raises(SenderUnavailable) as transient:
-            engine.deliver_batch(batch_id)
+            services.deliver_batch(batch_id)
         assert "HTTP 503: busy" in str(transient.value)
         batch = DeliveryBatch.objects.get(pk=batch_id)
         assert (batch.status, batch.last_error) == (DeliveryBatch.Status.SENDING, str(transient.value))
-        assert engine.deliver_batch(batch_id) == "delivered"
+        assert services.deliver_batch(batch_id) == "delivered"
 
     b.refresh_from_db()
     assert (b.status, b.sent_count, b.error_count) == (Broadcast.Status.SENT, 4, 0)
@@ -87,8 +87,8 @@ def test_after_the_last_retry_the_followers_fail_with_the_error_kept(settings):
     with f.Gateway([(502, "bad gateway")]) as gateway:
         settings.BROADCAST_WEBHOOK_URL = gateway.url
         with pytest.raises(SenderUnavailable):
-            engine.deliver_batch(batch_id)
-        assert engine.deliver_batch(batch_id, final_attempt=True) == "delivered"
+            services.deliver_batch(batch_id)
+        assert services.deliver_batch(batch_id, final_attempt=True) == "delivered"
 
     b.refresh_from_db()
     assert (b.status, b.error_count) == (Broadcast.Status.FAILED, 2)
@@ -106,7 +106,7 @@ def test_an_unreachable_gateway_is_a_transient_error(settings):
         url = gateway.url
     settings.BROADCAST_WEBHOOK_URL = url  # the server is gone: connection refused
     with pytest.raises(SenderUnavailable) as transient:
-        engine.deliver_batch(f.batch_ids(b)[0])
+        services.deliver_batch(f.batch_ids(b)[0])
     assert "unreachable" in str(transient.value)
 
 
@@ -150,11 +150,11 @@ def test_the_worker_retries_transient_errors_and_gives_up_after_the_last_retry(f
     b_ok, b_down = f.approved(recovers), f.approved(down)
     flaky_gateway.down.add(b_down.pk)
 
-    engine.dispatch_due_broadcasts()
+    services.dispatch_due_broadcasts()
 
     def finished(b):
         b.refresh_from_db()
-        return b.status in engine.FINISHED_STATUSES
+        return b.status in lifecycle.FINISHED_STATUSES
 
     wait_for(lambda: finished(b_ok) and finished(b_down), timeout=60, what="both broadcasts to finish")
     assert (b_ok.status, b_ok.sent_count, b_ok.error_count) == (Broadcast.Status.SENT, 3, 0)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from accounts.models import OfficialAccount
-from broadcasts import engine, services
+from broadcasts import lifecycle, services
 from broadcasts.models import Broadcast, Delivery, DeliveryBatch, InboxMessage
 from broadcasts.quota import window_for
 from broadcasts.tasks import deliver_batch_task, dispatch_due_broadcasts_task, requeue_stale_batches_task
@@ -46,7 +46,7 @@ def status_of(b):
 
 
 def finished(b):
-    return status_of(b) in engine.FINISHED_STATUSES
+    return status_of(b) in lifecycle.FINISHED_STATUSES
 
 
 def assert_delivered_exactly_once(b, fans):
@@ -111,7 +111,7 @@ def test_the_monthly_cap_holds_when_the_worker_delivers_five_targeted_broadcasts
     # The next calendar month resets it.
     later = f.approved(acc, channel="api", audience="tag", tag=sends[0].tag,
                        send_at=window_for("month", timezone.now()).end + timedelta(minutes=1))
-    engine.dispatch_due_broadcasts(now=later.scheduled_at + timedelta(seconds=1))
+    services.dispatch_due_broadcasts(now=later.scheduled_at + timedelta(seconds=1))
     wait_for(lambda: finished(later), timeout=30, what="next month's broadcast")
     assert Delivery.objects.get(broadcast=later, follower=star).status == "sent"
 
@@ -124,7 +124,7 @@ def test_duplicated_tasks_and_concurrent_dispatches_deliver_once(celery_worker_p
 
     def dispatch():
         try:
-            results.append(engine.dispatch_due_broadcasts())
+            results.append(services.dispatch_due_broadcasts())
         except Exception as exc:  # surfaced below
             errors.append(exc)
         finally:
@@ -157,7 +157,7 @@ def test_a_worker_killed_mid_broadcast_leaves_nothing_lost_or_doubled(celery_wor
     acc = f.account()
     fans = f.followers(acc, 70)  # 10 batches of 7, 0.4 s each
     b = f.approved(acc)
-    engine.dispatch_broadcast(b)
+    services.dispatch_broadcast(b)
     wait_for(lambda: status_of(b) and b.batches_done >= 3, timeout=30, what="three batches delivered")
     # Kill inside a batch, not in the gap between two: wait until one is started and not done
     # (each takes 0.4 s in the slow backend, so the kill lands well inside it).
@@ -189,7 +189,7 @@ def test_pause_resume_and_cancel_take_effect_between_batches(celery_worker_proce
     fans = f.followers(acc, 70)
     f.followers(other, 70)
     b = f.approved(acc)
-    engine.dispatch_broadcast(b)
+    services.dispatch_broadcast(b)
     wait_for(lambda: status_of(b) and b.batches_done >= 2, timeout=30, what="two batches delivered")
 
     services.pause_broadcast(b, by=None)
@@ -204,7 +204,7 @@ def test_pause_resume_and_cancel_take_effect_between_batches(celery_worker_proce
     assert_delivered_exactly_once(b, fans)
 
     c = f.approved(other)
-    engine.dispatch_broadcast(c)
+    services.dispatch_broadcast(c)
     wait_for(lambda: status_of(c) and c.batches_done >= 2, timeout=30, what="two batches delivered")
     services.cancel_broadcast(c, by=None)
     wait_for(lambda: status_of(c) and c.batches_done == c.batch_count, timeout=30, what="the batches to close")
