@@ -57,19 +57,24 @@ class OfficialAccount(models.Model):
     def is_service(self) -> bool:
         return self.kind == self.Kind.SERVICE
 
+    @property
+    def folds_messages(self) -> bool:
+        """R6: a subscription account's broadcasts are folded into the follower's subscriptions
+        folder; a service account's show in the chat list."""
+        return self.kind == self.Kind.SUBSCRIPTION
+
+    @property
+    def has_custom_menu(self) -> bool:
+        """R6: only service accounts have a custom menu."""
+        return self.kind == self.Kind.SERVICE
+
     def is_certified(self, at=None) -> bool:
         """True when an approved, unrevoked certification's validity covers `at` (default now)."""
         return self.current_certification(at) is not None
 
     def current_certification(self, at=None):
-        at = at or timezone.now()
-        return (
-            self.certifications.filter(
-                status=Certification.Status.APPROVED, valid_from__lte=at, valid_until__gt=at
-            )
-            .order_by("-valid_until")
-            .first()
-        )
+        """The certification valid at `at` (default now), or None (R4)."""
+        return self.certifications.valid_at(at).order_by("-valid_until").first()
 
     def is_suspended(self, at=None) -> bool:
         """Suspended and the suspension has not run out at `at` (no end date = until reinstated)."""
@@ -120,6 +125,14 @@ class Follower(models.Model):
         return self.nickname or self.openid
 
 
+class CertificationQuerySet(models.QuerySet):
+    def valid_at(self, at=None):
+        """R4's "certified at t": approved, not revoked or expired, and [valid_from, valid_until)
+        contains `at` (default now). Served by cert_account_status_idx."""
+        at = at or timezone.now()
+        return self.filter(status=Certification.Status.APPROVED, valid_from__lte=at, valid_until__gt=at)
+
+
 class Certification(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -140,6 +153,8 @@ class Certification(models.Model):
     valid_from = models.DateTimeField(default=timezone.now)
     valid_until = models.DateTimeField(default=one_year_later)
     decision_note = models.TextField(blank=True)
+
+    objects = CertificationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-submitted_at"]
@@ -188,7 +203,7 @@ class MenuItem(models.Model):
     def clean(self):
         errors = {}
         account = getattr(self, "account", None) if self.account_id else None
-        if account is not None and account.kind != OfficialAccount.Kind.SERVICE:
+        if account is not None and not account.has_custom_menu:
             raise ValidationError(
                 f"Only service accounts have a custom menu; “{account.name}” is a subscription account."
             )

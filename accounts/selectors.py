@@ -13,10 +13,7 @@ from .models import Certification, Follower, OfficialAccount
 
 def valid_certifications(at: datetime | None = None) -> QuerySet[Certification]:
     """Approved certifications whose validity covers `at` (default now): [valid_from, valid_until)."""
-    at = at or timezone.now()
-    return Certification.objects.filter(
-        status=Certification.Status.APPROVED, valid_from__lte=at, valid_until__gt=at
-    )
+    return Certification.objects.valid_at(at)
 
 
 def certified_now(at: datetime | None = None) -> Exists:

@@ -36,6 +36,7 @@ from .models import (
     Delivery,
     DeliveryBatch,
     InboxMessage,
+    PendingBroadcast,
     QuotaPolicy,
     QuotaReservation,
     Violation,
@@ -52,22 +53,6 @@ CONTROL_PERM = "broadcasts.control_delivery"
 
 # How many refusals one bulk action lists one by one before summing up the rest.
 MAX_REFUSAL_MESSAGES = 10
-
-
-class PendingBroadcast(Broadcast):
-    """The review queue: broadcasts waiting for a decision, oldest first.
-
-    A proxy so the queue is its own changelist on the admin index; it has no
-    table and no rows of its own. It lives here because it exists only for the UI.
-    Its permissions are those of Broadcast (see PendingBroadcastAdmin).
-    """
-
-    class Meta:
-        proxy = True
-        app_label = "broadcasts"
-        verbose_name = "broadcast awaiting review"
-        verbose_name_plural = "broadcasts awaiting review"
-        default_permissions = ()
 
 
 # --------------------------------------------------------------------------- display helpers

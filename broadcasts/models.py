@@ -110,24 +110,28 @@ class Broadcast(models.Model):
         """R3a: console broadcasts and API broadcasts to all followers use an account slot."""
         return self.channel == self.Channel.CONSOLE or self.audience == self.Audience.ALL
 
-    def clean(self):
-        errors = {}
-        if self.message_type == self.MessageType.TEXT and not (self.body or "").strip():
-            errors["body"] = "A text message needs a body."
-        if self.message_type == self.MessageType.ARTICLE and not self.url:
-            errors["url"] = "An article message needs the article's URL."
-        if self.message_type == self.MessageType.IMAGE and not self.cover_url:
-            errors["cover_url"] = "An image message needs the image URL."
-        if self.audience == self.Audience.TAG and not self.tag_id:
-            errors["tag"] = "A tag audience needs a tag."
-        if self.audience != self.Audience.TAG and self.tag_id:
-            errors["tag"] = "Only a tag audience takes a tag."
-        if self.tag_id and self.account_id and self.tag.account_id != self.account_id:
-            errors["tag"] = "The tag belongs to another account."
-        if self.audience == self.Audience.FOLLOWERS and self.channel != self.Channel.API:
-            errors["audience"] = "A list of followers is only for the advanced mass interface (API channel)."
-        if errors:
-            raise ValidationError(errors)
+    @property
+    def needs_advanced_interface(self) -> bool:
+        """R4: a targeted send (a tag or a follower list) or any API send uses the advanced mass
+        interface, open only to certified service accounts."""
+        return self.channel == self.Channel.API or self.is_targeted
+
+    # Content and audience are validated in one place, broadcasts.services.validate_draft, which the
+    # admin form, the commands and the API all call (one sentence per problem everywhere).
+
+
+class PendingBroadcast(Broadcast):
+    """The review queue: broadcasts waiting for a decision, oldest first.
+
+    A proxy so the queue is its own changelist on the admin index; it has no table and
+    no rows of its own. Its permissions are those of Broadcast (see the admin).
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = "broadcast awaiting review"
+        verbose_name_plural = "broadcasts awaiting review"
+        default_permissions = ()
 
 
 class QuotaPolicy(models.Model):

@@ -1,17 +1,35 @@
-"""Reads of broadcasts, quotas and violations that the admin, the API and commands share."""
+"""Reads of broadcasts, quotas and violations that the admin, the commands and the API share.
+
+Selectors return QuerySets or plain data and write nothing. Quota rules are data with
+effective dates (R3): `policy_in_force` is the one answer to "which rule governs this
+account kind at t"; calendar windows come from broadcasts.windows.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
-from .models import Broadcast, Violation
-from .quota import account_quota_usage, quota_position
+from accounts.models import AuditEvent
+from operator_console.platform_time import format_moment
 
-__all__ = ["account_quota_usage", "quota_position", "review_queue", "violation_points"]
+from . import sql
+from .exceptions import NoQuotaPolicy
+from .lifecycle import FINISHED_STATUSES
+from .models import Broadcast, FollowerQuotaUsage, QuotaPolicy, QuotaReservation, Violation
+from .windows import Window, next_window_opens, window_for
+
+_PERIOD_WORDS = {
+    QuotaPolicy.Period.DAY: "calendar day",
+    QuotaPolicy.Period.WEEK: "ISO week",
+    QuotaPolicy.Period.MONTH: "calendar month",
+}
+
+
+# --- review and history -----------------------------------------------------------------
 
 
 def review_queue() -> QuerySet[Broadcast]:
@@ -23,9 +41,159 @@ def review_queue() -> QuerySet[Broadcast]:
     )
 
 
+def broadcast_history(b: Broadcast) -> QuerySet[AuditEvent]:
+    """The broadcast's audit events, oldest first."""
+    return AuditEvent.objects.filter(object_type="broadcast", object_id=b.pk).select_related("by").order_by("at", "id")
+
+
+def audience_size(b: Broadcast) -> int:
+    """How many subscribed followers the broadcast reaches now, before the per-follower cap (R5):
+    the same audience the dispatcher snapshots (broadcasts.sql.audience)."""
+    return sql.fetch_one(sql.audience_count(b))[0]
+
+
 def violation_points(account, *, now: datetime | None = None) -> int:
     """The account's violation points within the penalty window (R7) ending at `now`."""
     now = now or timezone.now()
     since = now - timedelta(days=settings.BROADCAST_PENALTY_WINDOW_DAYS)
     total = Violation.objects.filter(account=account, created_at__gt=since).aggregate(total=Sum("points"))["total"]
     return total or 0
+
+
+def progress(b: Broadcast) -> dict:
+    """Counters, timings and rate of a broadcast (send_broadcast, broadcast_status, the admin).
+
+    Keys: status, total, sent, filtered, failed, processed, batches_done, batch_count,
+    started_at, finished_at, seconds, rate (recipients/s), finished.
+    """
+    processed = b.sent_count + b.filtered_count + b.error_count
+    end = b.finished_at or (timezone.now() if b.started_at else None)
+    seconds = (end - b.started_at).total_seconds() if b.started_at and end else None
+    return {
+        "status": b.status, "total": b.total_count, "sent": b.sent_count, "filtered": b.filtered_count,
+        "failed": b.error_count, "processed": processed, "batches_done": b.batches_done,
+        "batch_count": b.batch_count, "started_at": b.started_at, "finished_at": b.finished_at,
+        "seconds": seconds, "rate": processed / seconds if seconds else None,
+        "finished": b.status in FINISHED_STATUSES,
+    }
+
+
+# --- quota policies (R2, R3, R5) ---------------------------------------------------------
+
+
+def _in_force(at: datetime) -> Q:
+    return Q(effective_from__lte=at) & (Q(effective_until__isnull=True) | Q(effective_until__gt=at))
+
+
+def policy_in_force(kind: str, scope: str, at: datetime) -> QuotaPolicy | None:
+    """The policy for this account kind and scope whose [effective_from, effective_until) contains `at`."""
+    return QuotaPolicy.objects.filter(_in_force(at), kind=kind, scope=scope).order_by("-effective_from").first()
+
+
+def account_policy(account, at: datetime) -> QuotaPolicy:
+    """The account-scope policy (R2/R3) governing `account` at `at`. Raises no_quota_policy."""
+    policy = policy_in_force(account.kind, QuotaPolicy.Scope.ACCOUNT, at)
+    if policy is None:
+        raise NoQuotaPolicy(
+            f"No account quota policy for {account.get_kind_display().lower()}s is in force at {format_moment(at)}; "
+            f"add one under Quota policies before approving broadcasts of {account.name}.",
+            account=account.pk,
+        )
+    return policy
+
+
+def describe_policy(policy: QuotaPolicy) -> str:
+    """ "4 per calendar month" (account scope) or "4 per follower per calendar month"."""
+    per = "per follower per " if policy.scope == QuotaPolicy.Scope.FOLLOWER else "per "
+    return f"{policy.limit} {per}{_PERIOD_WORDS.get(policy.period, policy.period)}"
+
+
+def next_opens(policy: QuotaPolicy, window: Window) -> str:
+    return next_window_opens(window, policy.effective_until)
+
+
+def used_slots(account, policy: QuotaPolicy, window: Window, *, exclude_broadcast=None) -> set[int]:
+    """The account-quota slots taken in the window (their numbers, 1..limit)."""
+    qs = QuotaReservation.objects.filter(account=account, policy=policy, window_start=window.start)
+    if exclude_broadcast is not None:
+        qs = qs.exclude(broadcast=exclude_broadcast)
+    return set(qs.values_list("slot", flat=True))
+
+
+def quota_exceeded_message(account, policy: QuotaPolicy, window: Window, used: int) -> str:
+    return (
+        f"{account.get_kind_display()} {account.name} has used {used} of {policy.limit} broadcasts for "
+        f"{window.describe()} under the rule of {describe_policy(policy)}; "
+        f"next window opens {next_opens(policy, window)}."
+    )
+
+
+def quota_position(broadcast: Broadcast, at: datetime | None = None) -> dict:
+    """Where the broadcast stands in its account quota, for the reviewer.
+
+    Keys: counts, policy, window, used, limit, slot (held), would_be, fits,
+    next_window_opens, text ("would be 3 of 4 for 2026-11 (Asia/Shanghai)").
+    """
+    account = broadcast.account
+    reservation = QuotaReservation.objects.filter(broadcast_id=broadcast.pk).select_related("policy").first()
+    result = {
+        "counts": broadcast.counts_against_account_quota, "policy": None, "window": None, "used": 0,
+        "limit": None, "slot": None, "would_be": None, "fits": True, "next_window_opens": None, "text": "",
+    }
+    if reservation is not None:
+        policy = reservation.policy
+        window = window_for(policy.period, reservation.window_start)
+        used = len(used_slots(account, policy, window))
+        result.update(policy=policy, window=window, used=used, limit=policy.limit, slot=reservation.slot,
+                      next_window_opens=next_opens(policy, window),
+                      text=f"holds slot {reservation.slot} of {policy.limit} for {window.describe()}")
+        return result
+    if not broadcast.counts_against_account_quota:
+        follower_policy = policy_in_force(account.kind, QuotaPolicy.Scope.FOLLOWER, at or broadcast.send_time)
+        cap = f" ({describe_policy(follower_policy)})" if follower_policy else ""
+        result["text"] = f"not counted in the account quota: a targeted API send is bounded by the follower cap{cap}"
+        return result
+    send_time = max(at or broadcast.send_time, timezone.now())
+    policy = policy_in_force(account.kind, QuotaPolicy.Scope.ACCOUNT, send_time)
+    if policy is None:
+        result.update(fits=False, text=f"no account quota policy in force at {format_moment(send_time)}")
+        return result
+    window = window_for(policy.period, send_time)
+    used = len(used_slots(account, policy, window))
+    fits = used < policy.limit
+    opens = next_opens(policy, window)
+    text = (
+        f"would be {used + 1} of {policy.limit} for {window.describe()}"
+        if fits
+        else f"window full: {used} of {policy.limit} used for {window.describe()}; next window opens {opens}"
+    )
+    result.update(policy=policy, window=window, used=used, limit=policy.limit, would_be=used + 1 if fits else None,
+                  fits=fits, next_window_opens=opens, text=text)
+    return result
+
+
+def account_quota_usage(account, at: datetime) -> list[dict]:
+    """Every policy in force for the account's kind at `at`, with its window and usage.
+
+    Account scope: `used` slots of `limit`. Follower scope: `used` is the most any
+    one follower has received in the window, `at_cap` how many followers reached the limit.
+    """
+    rows = []
+    seen = set()
+    for policy in QuotaPolicy.objects.filter(_in_force(at), kind=account.kind).order_by("scope", "-effective_from"):
+        if policy.scope in seen:
+            continue  # overlapping policies are refused by validation; the newest wins as in policy_in_force
+        seen.add(policy.scope)
+        window = window_for(policy.period, at)
+        row = {"policy": policy, "scope": policy.scope, "rule": describe_policy(policy), "window": window,
+               "limit": policy.limit, "next_window_opens": next_opens(policy, window), "at_cap": None}
+        if policy.scope == QuotaPolicy.Scope.ACCOUNT:
+            row["used"] = len(used_slots(account, policy, window))
+        else:
+            usage = FollowerQuotaUsage.objects.filter(
+                follower__account=account, window_start=window.start_date
+            ).aggregate(most=Max("count"), at_cap=Count("id", filter=Q(count__gte=policy.limit)))
+            row["used"] = usage["most"] or 0
+            row["at_cap"] = usage["at_cap"]
+        rows.append(row)
+    return rows

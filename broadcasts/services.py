@@ -160,6 +160,18 @@ def _validate(account: OfficialAccount, f: dict, recipient_ids: list[int]) -> No
         raise InvalidAudience("Only a follower-list audience takes recipients; choose the audience “followers”.", field="recipients")
 
 
+def validate_draft(account: OfficialAccount, *, recipients=None, **fields) -> dict:
+    """Check a draft's content and audience without writing anything; returns the normalized
+    fields. The one validation of a broadcast: create, update and submit run it too.
+
+    `fields`: title, message_type, body, url, cover_url, channel, audience, tag (a Tag or id).
+    Raises invalid_content, invalid_audience (context `field` names the field at fault).
+    """
+    f = dict(fields)
+    _validate(account, f, _recipient_ids(recipients))
+    return f
+
+
 def _set_recipients(b: Broadcast, ids: list[int]) -> None:
     through = Broadcast.recipients.through
     through.objects.filter(broadcast_id=b.pk).delete()
