@@ -40,7 +40,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .exceptions import AccountNotFound, ImportHeaderInvalid, ImportRowsInvalid
-from .models import Follower, OfficialAccount, Tag
+from .models import AuditEvent, Follower, OfficialAccount, Tag
 from .services import record_event
 
 HEADER = ("openid", "nickname", "tags", "subscribed_at")
@@ -737,5 +737,5 @@ def import_followers(
             result.unchanged = staged - result.created - result.updated
         writer.finish()
         result.skipped, result.problems = problems.count, problems.first
-        record_event(account, by=by, verb="imported_followers", account=account, note=f"{name}: {result.summary}")
+        record_event(account, by=by, verb=AuditEvent.Verb.IMPORTED_FOLLOWERS, account=account, note=f"{name}: {result.summary}")
     return result

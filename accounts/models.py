@@ -242,6 +242,29 @@ class MenuItem(models.Model):
 class AuditEvent(models.Model):
     """Who changed what and when. `by` is null when a system job acted."""
 
+    class Verb(models.TextChoices):
+        """What was done: the only verbs the services record (AuditEvent.verb holds the value)."""
+
+        CREATED = "created", "created"
+        EDITED = "edited", "edited"
+        SUBMITTED = "submitted", "submitted"
+        APPROVED = "approved", "approved"
+        REJECTED = "rejected", "rejected"
+        RESCHEDULED = "rescheduled", "rescheduled"
+        CANCELLED = "cancelled", "cancelled"
+        DISPATCHED = "dispatched", "dispatched"
+        PAUSED = "paused", "paused"
+        RESUMED = "resumed", "resumed"
+        SENT = "sent", "sent"
+        PARTIALLY_SENT = "partially_sent", "partially sent"
+        FAILED = "failed", "failed"
+        VIOLATION = "violation", "violation recorded"
+        REVOKED = "revoked", "revoked"
+        EXPIRED = "expired", "expired"
+        SUSPENDED = "suspended", "suspended"
+        REINSTATED = "reinstated", "reinstated"
+        IMPORTED_FOLLOWERS = "imported_followers", "imported followers"
+
     at = models.DateTimeField(default=timezone.now, db_index=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     verb = models.CharField(max_length=40)

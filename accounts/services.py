@@ -10,24 +10,25 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from operator_console.platform_time import format_moment
+
 from .exceptions import AlreadyCertified, CertificationPending, InvalidInput, InvalidState, ReasonRequired
 from .models import CERTIFICATION_VALIDITY, AuditEvent, Certification, OfficialAccount
 
 
-def record_event(obj, *, by, verb: str, account: OfficialAccount | None = None, note: str = "") -> AuditEvent:
-    """Append one row to the audit log; `by=None` records that a system job acted."""
+def record_event(obj, *, by, verb: AuditEvent.Verb, account: OfficialAccount | None = None, note: str = "") -> AuditEvent:
+    """Append one row to the audit log; `by=None` records that a system job acted.
+
+    `verb` is an AuditEvent.Verb (a value not in it raises ValueError: verbs are not free text).
+    """
     return AuditEvent.objects.create(
         by=by,
-        verb=verb,
+        verb=AuditEvent.Verb(verb),
         account=account if account is not None else getattr(obj, "account", None),
         object_type=obj._meta.model_name,
         object_id=obj.pk,
         note=note,
     )
-
-
-def _fmt(moment: datetime) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _require_reason(reason: str, action: str) -> str:
@@ -49,7 +50,7 @@ def submit_certification(account: OfficialAccount, *, legal_name: str, registrat
     cert = Certification.objects.create(
         account=account, legal_name=legal_name, registration_number=registration_number, submitted_at=timezone.now()
     )
-    record_event(cert, by=by, verb="submitted")
+    record_event(cert, by=by, verb=AuditEvent.Verb.SUBMITTED)
     return cert
 
 
@@ -70,15 +71,15 @@ def approve_certification(cert: Certification, *, by, valid_from: datetime | Non
     current = Certification.objects.filter(account_id=cert.account_id, status=Certification.Status.APPROVED).first()
     if current is not None:
         raise AlreadyCertified(
-            f"“{cert.account.name}” already holds certification #{current.pk}, valid until {_fmt(current.valid_until)}; "
+            f"“{cert.account.name}” already holds certification #{current.pk}, valid until {format_moment(current.valid_until)}; "
             "revoke it first or approve the renewal after it expires."
         )
     now = timezone.now()
     if valid_from is not None and valid_from + CERTIFICATION_VALIDITY <= now:
         # It would be approved and already over, yet still block the account's next approval.
         raise InvalidInput(
-            f"A certification valid from {_fmt(valid_from)} would have expired on "
-            f"{_fmt(valid_from + CERTIFICATION_VALIDITY)}; choose a later start."
+            f"A certification valid from {format_moment(valid_from)} would have expired on "
+            f"{format_moment(valid_from + CERTIFICATION_VALIDITY)}; choose a later start."
         )
     cert.valid_from = valid_from or now
     cert.valid_until = cert.valid_from + CERTIFICATION_VALIDITY
@@ -86,7 +87,7 @@ def approve_certification(cert: Certification, *, by, valid_from: datetime | Non
     cert.reviewed_by = by
     cert.reviewed_at = now
     cert.save(update_fields=["status", "valid_from", "valid_until", "reviewed_by", "reviewed_at"])
-    record_event(cert, by=by, verb="approved", note=f"valid {_fmt(cert.valid_from)} – {_fmt(cert.valid_until)}")
+    record_event(cert, by=by, verb=AuditEvent.Verb.APPROVED, note=f"valid {format_moment(cert.valid_from)} – {format_moment(cert.valid_until)}")
     return cert
 
 
@@ -105,7 +106,7 @@ def reject_certification(cert: Certification, *, by, reason: str) -> Certificati
     cert.reviewed_at = timezone.now()
     cert.decision_note = reason
     cert.save(update_fields=["status", "reviewed_by", "reviewed_at", "decision_note"])
-    record_event(cert, by=by, verb="rejected", note=reason)
+    record_event(cert, by=by, verb=AuditEvent.Verb.REJECTED, note=reason)
     return cert
 
 
@@ -122,7 +123,7 @@ def revoke_certification(cert: Certification, *, by, reason: str) -> Certificati
     cert.status = Certification.Status.REVOKED
     cert.decision_note = reason
     cert.save(update_fields=["status", "decision_note"])
-    record_event(cert, by=by, verb="revoked", note=reason)
+    record_event(cert, by=by, verb=AuditEvent.Verb.REVOKED, note=reason)
     return cert
 
 
@@ -140,7 +141,7 @@ def expire_certifications(now: datetime | None = None) -> int:
         Certification.objects.filter(id__in=ids).update(status=Certification.Status.EXPIRED)
         AuditEvent.objects.bulk_create(
             [
-                AuditEvent(by=None, verb="expired", account_id=account_id, object_type="certification", object_id=pk)
+                AuditEvent(by=None, verb=AuditEvent.Verb.EXPIRED, account_id=account_id, object_type="certification", object_id=pk)
                 for pk, account_id in Certification.objects.filter(id__in=ids).values_list("id", "account_id")
             ]
         )
@@ -155,14 +156,14 @@ def suspend_account(account: OfficialAccount, *, by, until: datetime | None, rea
     """
     reason = _require_reason(reason, "suspend an account")
     if until is not None and until <= timezone.now():
-        raise InvalidInput(f"A suspension must end in the future; {_fmt(until)} has passed.")
+        raise InvalidInput(f"A suspension must end in the future; {format_moment(until)} has passed.")
     account = OfficialAccount.objects.select_for_update().get(pk=account.pk)
     account.status = OfficialAccount.Status.SUSPENDED
     account.suspended_until = until
     account.suspension_reason = reason
     account.save(update_fields=["status", "suspended_until", "suspension_reason"])
-    note = reason + (f" (until {_fmt(until)})" if until else " (until reinstated)")
-    record_event(account, by=by, verb="suspended", account=account, note=note)
+    note = reason + (f" (until {format_moment(until)})" if until else " (until reinstated)")
+    record_event(account, by=by, verb=AuditEvent.Verb.SUSPENDED, account=account, note=note)
     return account
 
 
@@ -176,7 +177,7 @@ def reinstate_account(account: OfficialAccount, *, by) -> OfficialAccount:
     account.suspended_until = None
     account.suspension_reason = ""
     account.save(update_fields=["status", "suspended_until", "suspension_reason"])
-    record_event(account, by=by, verb="reinstated", account=account)
+    record_event(account, by=by, verb=AuditEvent.Verb.REINSTATED, account=account)
     return account
 
 
@@ -193,6 +194,6 @@ def lift_expired_suspensions(now: datetime | None = None) -> int:
             status=OfficialAccount.Status.ACTIVE, suspended_until=None, suspension_reason=""
         )
         AuditEvent.objects.bulk_create(
-            [AuditEvent(by=None, verb="reinstated", account_id=i, object_type="officialaccount", object_id=i) for i in ids]
+            [AuditEvent(by=None, verb=AuditEvent.Verb.REINSTATED, account_id=i, object_type="officialaccount", object_id=i) for i in ids]
         )
     return len(ids)

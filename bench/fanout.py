@@ -55,7 +55,7 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import AuditEvent, Follower, OfficialAccount  # noqa: E402
-from broadcasts import lifecycle, quota, services  # noqa: E402
+from broadcasts import lifecycle, selectors, services, windows  # noqa: E402
 from broadcasts.models import (  # noqa: E402
     Broadcast,
     Delivery,
@@ -263,8 +263,8 @@ def run_engine(b: Broadcast) -> tuple[float, float, Broadcast]:
 def run_floor(acc: OfficialAccount, b: Broadcast) -> tuple[float, int]:
     """The floor: one statement bumps each follower's monthly counter and writes the delivery rows."""
     at = b.scheduled_at
-    policy = quota.policy_in_force(acc.kind, QuotaPolicy.Scope.FOLLOWER, at)
-    window = quota.window_for(policy.period, at).start_date
+    policy = selectors.policy_in_force(acc.kind, QuotaPolicy.Scope.FOLLOWER, at)
+    window = windows.window_for(policy.period, at).start_date
     checkpoint()
     start = time.perf_counter()
     with connection.cursor() as cur:

@@ -27,8 +27,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from accounts.exceptions import DomainError
 from accounts.models import AuditEvent, Follower, MenuItem
 from operator_console.admin_tools import ConsoleDatesMixin, EstimatedCountPaginator, ReadOnlyAdmin
+from operator_console.platform_time import platform_zone
 
-from . import quota, services
+from . import selectors, services
 from .forms import ApproveForm, BroadcastForm, NoInputForm, RejectForm, RescheduleForm
 from .models import (
     Broadcast,
@@ -62,7 +63,7 @@ def platform_time(moment) -> str:
     """A moment as the platform's wall-clock time (the zone quota windows are counted in)."""
     if moment is None:
         return ""
-    return timezone.localtime(moment, quota.platform_zone()).strftime("%Y-%m-%d %H:%M")
+    return timezone.localtime(moment, platform_zone()).strftime("%Y-%m-%d %H:%M")
 
 
 def send_time_text(broadcast: Broadcast) -> str:
@@ -135,7 +136,7 @@ def audience_followers(b: Broadcast):
 def quota_position_text(b: Broadcast) -> str:
     """Where this broadcast stands in its account's quota window, for the reviewer (quota.quota_position)."""
     try:
-        position = quota.quota_position(b)
+        position = selectors.quota_position(b)
     except DomainError as exc:
         return exc.message
     text = position["text"]

@@ -13,10 +13,10 @@ from datetime import datetime, time, timedelta
 from django.utils import timezone
 
 from accounts.models import Tag
+from operator_console.platform_time import platform_zone
 
 from . import services
 from .models import Broadcast
-from .quota import platform_zone
 
 DEMO = (
     # client_msg_id, app_id, title, body, audience tag, state

@@ -11,7 +11,7 @@ from broadcasts import services
 from broadcasts.backends import locmem
 from broadcasts.exceptions import InvalidState
 from broadcasts.models import Broadcast, Delivery, DeliveryBatch, FollowerQuotaUsage, QuotaReservation
-from broadcasts.quota import window_for
+from broadcasts.windows import window_for
 from tests import factories_delivery as f
 
 pytestmark = pytest.mark.django_db

@@ -19,8 +19,8 @@ from django_celery_beat.models import PeriodicTask
 from accounts.models import OfficialAccount
 from broadcasts import lifecycle, services
 from broadcasts.models import Broadcast, Delivery, DeliveryBatch, InboxMessage
-from broadcasts.quota import window_for
 from broadcasts.tasks import deliver_batch_task, dispatch_due_broadcasts_task, requeue_stale_batches_task
+from broadcasts.windows import window_for
 from tests import factories_delivery as f
 from tests.conftest import ROOT, wait_for
 

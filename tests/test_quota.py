@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Certification, OfficialAccount
-from broadcasts import quota, services
+from broadcasts import selectors, services, windows
 from broadcasts.exceptions import BroadcastError, CertificationRequired, QuotaExceeded
 from broadcasts.models import Broadcast, QuotaPolicy, QuotaReservation
 from tests import factories_broadcasts as f
@@ -114,7 +114,7 @@ def test_broadcast_is_judged_by_the_policy_in_force_at_its_send_time(people):
 def reserve(acc, by, at):
     """Historical windows cannot be approved (a past send time means now): exercise the quota layer."""
     b = f.pending(acc, by=by)
-    return quota.reserve_slot(b, account=acc, at=at)
+    return services.reserve_slot(b, account=acc, at=at)
 
 
 def test_seeded_history_one_per_week_until_2014_04_15_then_four_per_month(people):
@@ -163,12 +163,12 @@ def test_quota_position_for_the_reviewer(people):
     for day in (2, 3):
         f.approved(acc, by=author, reviewer=reviewer, send_at=f.local(2031, 11, day))
     b = f.pending(acc, by=author, scheduled_at=f.local(2031, 11, 20))
-    position = quota.quota_position(b)
+    position = selectors.quota_position(b)
     assert position["text"] == "would be 3 of 4 for 2031-11 (Asia/Shanghai)"
     assert (position["used"], position["limit"], position["next_window_opens"]) == (2, 4, "2031-12-01")
 
     b = services.approve_broadcast(b, by=reviewer)
-    assert quota.quota_position(b)["text"] == "holds slot 3 of 4 for 2031-11 (Asia/Shanghai)"
+    assert selectors.quota_position(b)["text"] == "holds slot 3 of 4 for 2031-11 (Asia/Shanghai)"
 
 
 # --- R4: the advanced mass interface needs a service account certified at the send time ---
@@ -266,7 +266,7 @@ def test_api_broadcast_to_all_counts_against_the_account_quota(people):
     acc = f.account(name="Acme")
     now = timezone.now()
     f.certify(acc, valid_from=now - timedelta(days=1), valid_until=now + timedelta(days=90))
-    next_month = quota.window_for("month", now).end
+    next_month = windows.window_for("month", now).end
     for day in (1, 2, 3, 4):
         f.approved(acc, by=author, reviewer=reviewer, send_at=next_month + timedelta(days=day))
     b = f.pending(acc, by=author, channel="api", audience="all")

@@ -49,10 +49,11 @@ class BaseBackend:
     def __exit__(self, exc_type, exc, tb):
         self.close()
 
-    def sent_rows_sql(self, batch: OutgoingBatch) -> tuple[str, list] | None:
+    def sent_rows_sql(self, batch: OutgoingBatch):
         """Optionally, write this backend's rows inside the engine's own batch statement.
 
-        A transactional backend may return `(sql, params)`: an `INSERT … SELECT` reading
+        A transactional backend may return a broadcasts.sql.Statement (named parameters
+        that do not clash with the engine's): an `INSERT … SELECT` reading
         the followers just recorded as sent from the CTE `sent` (column `follower_id`);
         the engine runs it in the same statement and does not call send(). `batch` then
         carries no follower ids. None (the default): send() gets the ids.

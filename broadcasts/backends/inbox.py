@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
-from django.db import connection
 from django.utils import timezone
 
-from ..models import InboxMessage
+from .. import sql
 from .base import BaseBackend, OutgoingBatch
 
 
@@ -20,29 +17,14 @@ class InboxBackend(BaseBackend):
 
     transactional = True
 
-    def sent_rows_sql(self, batch: OutgoingBatch) -> tuple[str, list] | None:
+    def sent_rows_sql(self, batch: OutgoingBatch) -> sql.Statement | None:
         """On PostgreSQL the inbox rows are written by the engine's batch statement itself,
         from its `sent` CTE: no round trip of the ids, one statement per batch."""
-        if connection.vendor != "postgresql":
+        if not sql.is_postgresql():
             return None
-        return (
-            f"INSERT INTO {InboxMessage._meta.db_table} (follower_id, broadcast_id, folded, created_at) "
-            "SELECT follower_id, %s, %s, %s FROM sent",
-            [batch.broadcast_id, batch.folded, timezone.now()],
-        )
+        return sql.inbox_rows_from_sent(batch.broadcast_id, folded=batch.folded, now=timezone.now())
 
     def send(self, batch: OutgoingBatch) -> dict[int, str]:
-        if not batch.follower_ids:
-            return {}
-        table = InboxMessage._meta.db_table
-        if connection.vendor == "postgresql":
-            ids_sql, ids_param = "SELECT unnest(%s::bigint[]) AS id", batch.follower_ids
-        else:
-            ids_sql, ids_param = "SELECT value AS id FROM json_each(%s)", json.dumps(batch.follower_ids)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (follower_id, broadcast_id, folded, created_at) "
-                f"SELECT ids.id, %s, %s, %s FROM ({ids_sql}) AS ids",
-                [batch.broadcast_id, batch.folded, connection.ops.adapt_datetimefield_value(timezone.now()), ids_param],
-            )
+        if batch.follower_ids:
+            sql.run(sql.inbox_rows(batch.broadcast_id, batch.follower_ids, folded=batch.folded, now=timezone.now()))
         return {}

@@ -2,26 +2,27 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from broadcasts import engine, quota
+from broadcasts import selectors
 from broadcasts.models import Broadcast
+from operator_console.platform_time import format_moment
 
 
 def describe(b: Broadcast) -> list[tuple[str, str]]:
     """(label, value) rows for a person reading a terminal."""
-    p = engine.progress(b)
+    p = selectors.progress(b)
     audience = {"all": "all followers", "tag": f"followers tagged “{b.tag}”", "followers": "a list of followers"}
     rows = [
         ("Status", b.get_status_display()),
         ("Account", f"{b.account.name} ({b.account.get_kind_display().lower()}, {b.account.app_id})"),
         ("Audience", f"{audience.get(b.audience, b.audience)} via {b.get_channel_display().lower()}"),
-        ("Send time", quota.fmt_moment(b.scheduled_at) if b.scheduled_at else "now"),
+        ("Send time", format_moment(b.scheduled_at) if b.scheduled_at else "now"),
         ("Batches", f"{p['batches_done']:,} of {p['batch_count']:,} done"),
         ("Total", f"{p['total']:,}"),
         ("Sent", f"{p['sent']:,}"),
         ("Filtered", f"{p['filtered']:,} (at the monthly cap)"),
         ("Failed", f"{p['failed']:,}"),
-        ("Started", quota.fmt_moment(b.started_at) if b.started_at else "not yet"),
-        ("Finished", quota.fmt_moment(b.finished_at) if b.finished_at else "not yet"),
+        ("Started", format_moment(b.started_at) if b.started_at else "not yet"),
+        ("Finished", format_moment(b.finished_at) if b.finished_at else "not yet"),
     ]
     if p["seconds"] is not None:
         rows.append(("Duration", f"{p['seconds']:,.1f} s" + ("" if b.finished_at else " so far")))

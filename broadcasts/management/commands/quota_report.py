@@ -8,9 +8,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from accounts.models import OfficialAccount
-from broadcasts import quota, selectors
+from broadcasts import selectors
 from broadcasts.models import QuotaPolicy
 from operator_console.admin_tools import EARLIEST_YEAR, LATEST_YEAR
+from operator_console.platform_time import format_moment, platform_zone
 
 HEADERS = ["ACCOUNT", "APP ID", "KIND", "STATUS", "SCOPE", "RULE", "WINDOW", "USED", "NEXT WINDOW"]
 
@@ -32,7 +33,7 @@ def parse_moment(value: str) -> datetime:
         # Windows near year 9999 overflow, and nothing was broadcast before 1970.
         raise CommandError(f"--at: “{value}” is outside the years {EARLIEST_YEAR}–{LATEST_YEAR}.")
     if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=quota.platform_zone())
+        moment = moment.replace(tzinfo=platform_zone())
     return moment
 
 
@@ -40,7 +41,7 @@ def _status(account: OfficialAccount, at: datetime) -> str:
     if not account.is_suspended(at):
         return "active"
     if account.suspended_until:
-        return f"suspended until {account.suspended_until.astimezone(quota.platform_zone()):%Y-%m-%d}"
+        return f"suspended until {format_moment(account.suspended_until, zone=False, date_only=True)}"
     return "suspended"
 
 
@@ -81,7 +82,7 @@ class Command(BaseCommand):
                     acc.name, acc.app_id, acc.kind, status, row["scope"], row["rule"],
                     row["window"].label, _used(row), row["next_window_opens"],
                 ])
-        self.stdout.write(f"Quota report at {quota.fmt_moment(moment)}")
+        self.stdout.write(f"Quota report at {format_moment(moment)}")
         if not rows:
             self.stdout.write("No official accounts.")
             return

@@ -6,13 +6,11 @@ import math
 import time
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 from tqdm import tqdm
 
-from accounts.exceptions import DomainError
-from broadcasts import engine, services
-from broadcasts.exceptions import InvalidState
+from broadcasts import selectors, services
 from broadcasts.models import Broadcast
+from operator_console.errors import DomainError, InvalidState
 
 from .broadcast_status import describe
 
@@ -54,25 +52,18 @@ class Command(BaseCommand):
         if b is None:
             raise CommandError(f"Broadcast #{broadcast_id} does not exist.")
         try:
-            if b.status == Broadcast.Status.APPROVED:
-                if b.scheduled_at and b.scheduled_at > timezone.now():
-                    if not now:
-                        raise CommandError(
-                            f"Broadcast #{b.pk} “{b.title}” is scheduled for later; pass --now to send it now."
-                        )
-                    b = services.reschedule_broadcast(b, by=None, send_at=timezone.now())
-                try:
-                    b = services.dispatch_broadcast(b)
-                except InvalidState:
-                    b.refresh_from_db()
-                    if b.status == Broadcast.Status.APPROVED:
-                        raise
-                    # Beat (or another command) dispatched it a moment ago: follow it.
-            elif b.status not in (Broadcast.Status.SENDING, Broadcast.Status.PAUSED):
+            b = services.start_sending(b, by=None, move_to_now=now)
+        except InvalidState as exc:
+            if exc.context.get("scheduled_later"):
+                raise CommandError(
+                    f"Broadcast #{b.pk} “{b.title}” is scheduled for later; pass --now to send it now."
+                ) from exc
+            if "status" in exc.context:  # refused by the transition table
                 raise CommandError(
                     f"Broadcast #{b.pk} “{b.title}” is {b.get_status_display().lower()}; "
                     "only approved broadcasts can be sent."
-                )
+                ) from exc
+            raise CommandError(str(exc)) from exc
         except DomainError as exc:
             raise CommandError(str(exc)) from exc
         try:
@@ -84,7 +75,7 @@ class Command(BaseCommand):
             return
         b.refresh_from_db()
         if not done:
-            p = engine.progress(b)
+            p = selectors.progress(b)
             raise CommandError(
                 f"Stopped waiting after {timeout:g} s with {p['processed']:,} of {p['total']:,} followers done; "
                 f"the broadcast goes on (manage.py broadcast_status {b.pk})."
@@ -105,7 +96,7 @@ class Command(BaseCommand):
         try:
             while True:
                 b.refresh_from_db()
-                p = engine.progress(b)
+                p = selectors.progress(b)
                 state = (p["processed"], p["status"], p["batches_done"])
                 clock = time.monotonic()
                 if state != last:

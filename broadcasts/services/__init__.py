@@ -1,0 +1,52 @@
+"""Every state change of a broadcast: drafts, review, quota slots, penalties, dispatch, delivery.
+
+The only writer of the broadcasts app's business state: admin actions, tasks, commands
+and the API call these names (a public contract: `services.submit_broadcast`,
+`services.deliver_batch`, ...). One module per concern:
+
+    drafts       validate_draft, create_broadcast, update_broadcast
+    review       submit / approve / reject / cancel / reschedule (lifecycle.TABLE decides)
+    eligibility  check_can_send: account status (R7) and certification (R4) at send time
+    quota        reserve / release / move the account-quota slot (R2, R3, R3a)
+    penalties    record_violation, apply_penalties (R7)
+    dispatch     dispatch_due_broadcasts, dispatch_broadcast, requeue_stale_batches
+    delivery     deliver_batch (R5, exactly once), finish_broadcast
+    control      pause_broadcast, resume_broadcast, start_sending
+    locks        every row lock and its order
+"""
+
+from .control import pause_broadcast, resume_broadcast, start_sending
+from .delivery import deliver_batch, finish_broadcast
+from .dispatch import dispatch_broadcast, dispatch_due_broadcasts, enqueue_batches, requeue_stale_batches
+from .drafts import EDITABLE_FIELDS, create_broadcast, update_broadcast, validate_draft
+from .eligibility import check_can_send
+from .penalties import apply_penalties, record_violation
+from .quota import move_reservation, release_reservation, reserve_slot
+from .review import approve_broadcast, cancel_broadcast, reject_broadcast, reschedule_broadcast, submit_broadcast
+
+__all__ = [
+    "EDITABLE_FIELDS",
+    "apply_penalties",
+    "approve_broadcast",
+    "cancel_broadcast",
+    "check_can_send",
+    "create_broadcast",
+    "deliver_batch",
+    "dispatch_broadcast",
+    "dispatch_due_broadcasts",
+    "enqueue_batches",
+    "finish_broadcast",
+    "move_reservation",
+    "pause_broadcast",
+    "record_violation",
+    "reject_broadcast",
+    "release_reservation",
+    "requeue_stale_batches",
+    "reschedule_broadcast",
+    "reserve_slot",
+    "resume_broadcast",
+    "start_sending",
+    "submit_broadcast",
+    "update_broadcast",
+    "validate_draft",
+]

@@ -1,0 +1,241 @@
+"""Drafts: the one validation of a broadcast's content and audience, and create / edit.
+
+`validate_draft` is the single home of "is this a valid broadcast": the admin form, the
+services below, submit, the commands and the API all use it, so a problem reads the
+same everywhere. It reads (tags, followers) but never writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import IntegrityError, transaction
+
+from accounts.models import AuditEvent, Follower, OfficialAccount, Tag
+from accounts.services import record_event
+from operator_console.platform_time import as_platform_time
+
+from .. import lifecycle
+from ..exceptions import InvalidAudience, InvalidContent
+from ..models import RECIPIENTS_MAX, RECIPIENTS_MIN, Broadcast
+from .locks import lock_broadcast
+
+# Content and audience fields of a draft (validate_draft takes these, plus recipients).
+CONTENT_FIELDS = ("title", "message_type", "body", "url", "cover_url", "channel", "audience", "tag")
+# Fields a draft's author may change with update_broadcast.
+EDITABLE_FIELDS = frozenset({*CONTENT_FIELDS, "recipients", "scheduled_at"})
+# Fields fixed at creation: passing the current value is fine, another value is refused.
+FIXED_FIELDS = {"account": "account", "client_msg_id": "client message id"}
+TITLE_MAX = Broadcast._meta.get_field("title").max_length
+URL_MAX = Broadcast._meta.get_field("url").max_length
+CLIENT_MSG_ID_MAX = Broadcast._meta.get_field("client_msg_id").max_length
+
+_validate_url = URLValidator(schemes=["http", "https"])
+
+
+def _recipient_ids(recipients: Iterable | None) -> list[int]:
+    if recipients is None:
+        return []
+    ids = (r.pk if isinstance(r, Follower) else int(r) for r in recipients)
+    return list(dict.fromkeys(ids))
+
+
+def _resolve_tag(tag) -> Tag | None:
+    if tag is None or tag == "" or isinstance(tag, Tag):
+        return tag or None
+    found = Tag.objects.filter(pk=tag).first()
+    if found is None:
+        raise InvalidAudience(f"Tag #{tag} does not exist.", field="tag")
+    return found
+
+
+def _check_content(f: dict) -> None:
+    f["title"] = (f.get("title") or "").strip()
+    if not f["title"]:
+        raise InvalidContent("A broadcast needs a title.", field="title")
+    if len(f["title"]) > TITLE_MAX:
+        raise InvalidContent(f"A title is at most {TITLE_MAX} characters; this one has {len(f['title'])}.", field="title")
+    message_type = f.get("message_type")
+    if message_type not in Broadcast.MessageType.values:
+        raise InvalidContent(f"Unknown message type “{message_type}”; use text, article or image.", field="message_type")
+    f["body"] = f.get("body") or ""
+    for name, label in (("url", "article link"), ("cover_url", "cover image link")):
+        value = (f.get(name) or "").strip()
+        f[name] = value
+        if not value:
+            continue
+        if len(value) > URL_MAX:
+            raise InvalidContent(f"The {label} is at most {URL_MAX} characters long.", field=name)
+        try:
+            _validate_url(value)
+        except ValidationError:
+            raise InvalidContent(f"The {label} “{value}” is not a valid http(s) address.", field=name) from None
+    if message_type == Broadcast.MessageType.TEXT and not f["body"].strip():
+        raise InvalidContent("A text message needs a body.", field="body")
+    if message_type == Broadcast.MessageType.ARTICLE and not f["url"]:
+        raise InvalidContent("An article message needs the article's link.", field="url")
+    if message_type == Broadcast.MessageType.IMAGE and not f["cover_url"]:
+        raise InvalidContent("An image message needs the image's link.", field="cover_url")
+
+
+def _check_audience(account: OfficialAccount, f: dict, recipient_ids: list[int]) -> None:
+    channel, audience = f.get("channel"), f.get("audience")
+    if channel not in Broadcast.Channel.values:
+        raise InvalidAudience(f"Unknown channel “{channel}”; use console or api.", field="channel")
+    if audience not in Broadcast.Audience.values:
+        raise InvalidAudience(f"Unknown audience “{audience}”; use all, tag or followers.", field="audience")
+    tag = f["tag"] = _resolve_tag(f.get("tag"))
+    if audience == Broadcast.Audience.TAG:
+        if tag is None:
+            raise InvalidAudience("A tag audience needs a tag.", field="tag")
+        if tag.account_id != account.pk:  # the one "tag belongs to the account" check
+            raise InvalidAudience(f"Tag “{tag.name}” belongs to another account, not {account.name}.", field="tag")
+    elif tag is not None:
+        raise InvalidAudience("Only a tag audience takes a tag; choose the audience “tag” or remove the tag.", field="tag")
+    if audience == Broadcast.Audience.FOLLOWERS:
+        if channel != Broadcast.Channel.API:
+            raise InvalidAudience(
+                "A list of followers can only be sent through the advanced mass interface (the api channel).",
+                field="audience",
+            )
+        n = len(recipient_ids)
+        if not RECIPIENTS_MIN <= n <= RECIPIENTS_MAX:
+            raise InvalidAudience(
+                f"A follower list holds {RECIPIENTS_MIN} to {RECIPIENTS_MAX:,} followers; this one has {n:,}.",
+                field="recipients",
+            )
+        found = Follower.objects.filter(account=account, pk__in=recipient_ids).count()
+        if found != n:
+            missing = n - found
+            verb = "does" if missing == 1 else "do"
+            raise InvalidAudience(
+                f"{missing:,} of the {n:,} listed followers {verb} not follow {account.name}.", field="recipients"
+            )
+    elif recipient_ids:
+        raise InvalidAudience("Only a follower-list audience takes recipients; choose the audience “followers”.",
+                              field="recipients")
+
+
+def validate_draft(account: OfficialAccount, *, recipients=None, **fields) -> dict:
+    """Check a draft's content and audience without writing anything; returns the normalized
+    fields (title stripped, tag as a Tag or None, ...).
+
+    `fields`: title, message_type, body, url, cover_url, channel, audience, tag (a Tag or its id);
+    `recipients`: followers or their ids (follower-list audience, 2 to 10,000).
+    Raises invalid_content, invalid_audience; `context["field"]` names the field at fault.
+    """
+    f = {name: fields.get(name) for name in CONTENT_FIELDS}
+    _check_content(f)
+    _check_audience(account, f, _recipient_ids(recipients))
+    return f
+
+
+def _set_recipients(b: Broadcast, ids: list[int]) -> None:
+    through = Broadcast.recipients.through
+    through.objects.filter(broadcast_id=b.pk).delete()
+    # One INSERT for up to RECIPIENTS_MAX rows.
+    through.objects.bulk_create([through(broadcast_id=b.pk, follower_id=i) for i in ids])
+
+
+def create_broadcast(
+    account: OfficialAccount,
+    *,
+    by,
+    title: str,
+    message_type: str,
+    body: str = "",
+    url: str = "",
+    cover_url: str = "",
+    channel: str = "console",
+    audience: str = "all",
+    tag=None,
+    recipients=None,
+    client_msg_id: str | None = None,
+    scheduled_at: datetime | None = None,
+) -> Broadcast:
+    """Store a draft; a client_msg_id already used by the account returns that broadcast instead.
+
+    `scheduled_at`: aware, or naive on the platform's wall clock; None means on approval.
+    Raises invalid_content, invalid_audience.
+    """
+    client_msg_id = (client_msg_id or "").strip() or None
+    if client_msg_id is not None:
+        if len(client_msg_id) > CLIENT_MSG_ID_MAX:
+            raise InvalidContent(
+                f"A client message id is at most {CLIENT_MSG_ID_MAX} characters.", field="client_msg_id"
+            )
+        existing = Broadcast.objects.filter(account=account, client_msg_id=client_msg_id).first()
+        if existing is not None:
+            return existing
+    ids = _recipient_ids(recipients)
+    fields = validate_draft(
+        account, recipients=ids, title=title, message_type=message_type, body=body, url=url, cover_url=cover_url,
+        channel=channel, audience=audience, tag=tag,
+    )
+    try:
+        with transaction.atomic():
+            b = Broadcast.objects.create(
+                account=account, created_by=by, client_msg_id=client_msg_id,
+                scheduled_at=as_platform_time(scheduled_at) if scheduled_at else None, **fields,
+            )
+            if ids:
+                _set_recipients(b, ids)
+            record_event(b, by=by, verb=AuditEvent.Verb.CREATED)
+    except IntegrityError:
+        # Two requests with the same client_msg_id at once: the unique constraint let one in.
+        existing = client_msg_id and Broadcast.objects.filter(account=account, client_msg_id=client_msg_id).first()
+        if existing:
+            return existing
+        raise
+    return b
+
+
+def _refuse_fixed_changes(b: Broadcast, fields: dict) -> None:
+    for name in FIXED_FIELDS.keys() & set(fields):
+        value = fields.pop(name)
+        if name == "account":
+            changed = getattr(value, "pk", value) != b.account_id
+        else:
+            changed = ((value or "").strip() or None) != b.client_msg_id
+        if changed:
+            raise InvalidContent(
+                f"The {FIXED_FIELDS[name]} of a broadcast cannot be changed; create a new broadcast instead.",
+                field=name,
+            )
+
+
+@transaction.atomic
+def update_broadcast(broadcast: Broadcast, *, by, **fields) -> Broadcast:
+    """Edit a draft's content, audience or send time (not its account or client_msg_id).
+
+    Raises invalid_state, invalid_content, invalid_audience.
+    """
+    unknown = set(fields) - EDITABLE_FIELDS - FIXED_FIELDS.keys()
+    if unknown:
+        raise TypeError(f"update_broadcast() cannot change {', '.join(sorted(unknown))}")
+    account, b = lock_broadcast(broadcast)
+    lifecycle.require(b, lifecycle.Action.EDIT)
+    _refuse_fixed_changes(b, fields)
+    new = {name: getattr(b, name) for name in CONTENT_FIELDS}
+    new.update({k: v for k, v in fields.items() if k not in ("recipients", "scheduled_at")})
+    if new["audience"] != Broadcast.Audience.TAG and "tag" not in fields:
+        new["tag"] = None  # switching away from a tag audience drops the tag
+    if "recipients" in fields:
+        ids = _recipient_ids(fields["recipients"])
+    elif new["audience"] == Broadcast.Audience.FOLLOWERS:
+        ids = list(b.recipients.order_by("id").values_list("id", flat=True))
+    else:
+        ids = []
+    new = validate_draft(account, recipients=ids, **new)
+    for name, value in new.items():
+        setattr(b, name, value)
+    if "scheduled_at" in fields:
+        b.scheduled_at = as_platform_time(fields["scheduled_at"]) if fields["scheduled_at"] else None
+    b.save(update_fields=[*new.keys(), "scheduled_at"])
+    if "recipients" in fields or new["audience"] != Broadcast.Audience.FOLLOWERS:
+        _set_recipients(b, ids)
+    record_event(b, by=by, verb=AuditEvent.Verb.EDITED, note=", ".join(sorted(fields)))
+    return b

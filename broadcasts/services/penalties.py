@@ -1,0 +1,53 @@
+"""Violations and the penalties they bring (R7): points within a window suspend an account."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import AuditEvent, OfficialAccount
+from accounts.services import record_event, suspend_account
+
+from .. import selectors
+from ..models import Broadcast, ContentRule, Violation
+from .locks import lock_account
+
+
+def record_violation(
+    account: OfficialAccount, *, by, points: int, rule: ContentRule | None = None, broadcast: Broadcast | None = None
+) -> Violation:
+    """Record violation points and suspend the account when its points in the penalty window reach the threshold.
+
+    The caller holds (or this takes) the account's row lock. Raises nothing.
+    """
+    with transaction.atomic():
+        account = lock_account(account)
+        violation = Violation.objects.create(account=account, broadcast=broadcast, rule=rule, points=points)
+        record_event(violation, by=by, verb=AuditEvent.Verb.VIOLATION, account=account,
+                     note=f"{points} points" + (f" for {rule}" if rule else ""))
+        apply_penalties(account)
+    return violation
+
+
+def apply_penalties(account: OfficialAccount, *, now: datetime | None = None) -> OfficialAccount | None:
+    """Suspend the account for BROADCAST_PENALTY_DAYS if its violation points within the last
+    BROADCAST_PENALTY_WINDOW_DAYS reach BROADCAST_PENALTY_POINTS (R7); None if not suspended now."""
+    now = now or timezone.now()
+    days = settings.BROADCAST_PENALTY_WINDOW_DAYS
+    threshold = settings.BROADCAST_PENALTY_POINTS
+    points = selectors.violation_points(account, now=now)
+    account.refresh_from_db(fields=["status", "suspended_until"])
+    if points < threshold or account.is_suspended(now):
+        return None
+    return suspend_account(
+        account,
+        by=None,
+        until=now + timedelta(days=settings.BROADCAST_PENALTY_DAYS),
+        reason=(
+            f"{points} violation points in the last {days} days reached the threshold of {threshold}; "
+            f"broadcasting suspended for {settings.BROADCAST_PENALTY_DAYS} days"
+        ),
+    )

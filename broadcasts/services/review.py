@@ -1,0 +1,162 @@
+"""The review workflow: submit (with moderation, R7), approve (four eyes, R4, quota), reject,
+cancel, reschedule. Each locks account then broadcast (see locks) and checks the status
+against the one transition table (broadcasts.lifecycle) after the lock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import AuditEvent
+from accounts.services import record_event
+from operator_console.platform_time import format_moment
+
+from .. import lifecycle, moderation
+from ..exceptions import ContentBlocked, FourEyes, ReasonRequired
+from ..lifecycle import Action
+from ..models import Broadcast
+from ..windows import window_for
+from .drafts import CONTENT_FIELDS, validate_draft
+from .eligibility import check_can_send, send_time
+from .locks import lock_broadcast
+from .penalties import record_violation
+from .quota import move_reservation, release_reservation, reserve_slot
+
+Status = Broadcast.Status
+
+
+def submit_broadcast(broadcast: Broadcast, *, by) -> Broadcast:
+    """Screen a draft and queue it for review (draft -> pending_review, flag findings attached).
+
+    A blocking rule rejects it at once and records a violation; both are committed
+    before ContentBlocked is raised. Raises invalid_state, invalid_content, invalid_audience, content_blocked.
+    """
+    blocked = None
+    with transaction.atomic():
+        account, b = lock_broadcast(broadcast)
+        lifecycle.require(b, Action.SUBMIT)
+        ids = list(b.recipients.values_list("id", flat=True)) if b.audience == Broadcast.Audience.FOLLOWERS else []
+        validate_draft(account, recipients=ids, **{name: getattr(b, name) for name in CONTENT_FIELDS})
+        findings = moderation.screen_broadcast(b)
+        blocks = [f for f in findings if f.is_block]
+        now = timezone.now()
+        b.submitted_at = now
+        b.findings = [f.as_dict() for f in findings]
+        if not blocks:
+            b.status = Status.PENDING_REVIEW
+            b.save(update_fields=["status", "submitted_at", "findings"])
+            note = f"{len(findings)} moderation finding(s)" if findings else ""
+            record_event(b, by=by, verb=AuditEvent.Verb.SUBMITTED, note=note)
+            return b
+        worst = blocks[0]  # the blocking rule with the most points
+        b.status = Status.REJECTED
+        b.reviewed_by = None
+        b.reviewed_at = now
+        b.review_note = "Rejected automatically by moderation: matches " + "; ".join(f.describe() for f in blocks) + "."
+        b.save(update_fields=["status", "submitted_at", "findings", "reviewed_by", "reviewed_at", "review_note"])
+        record_event(b, by=by, verb=AuditEvent.Verb.SUBMITTED)
+        record_event(b, by=None, verb=AuditEvent.Verb.REJECTED, note=b.review_note)
+        record_violation(account, by=None, points=worst.rule.points, rule=worst.rule, broadcast=b)
+        blocked = ContentBlocked(
+            f"“{b.title}” was rejected: it matches {worst.describe()}; "
+            f"{account.name} receives {worst.rule.points} violation points.",
+            broadcast=b.pk, rule=worst.rule.pk,
+        )
+    # Outside the atomic block: the rejection and the violation stay committed.
+    raise blocked
+
+
+@transaction.atomic
+def approve_broadcast(broadcast: Broadcast, *, by, send_at: datetime | None = None) -> Broadcast:
+    """Approve for sending at `send_at` (default its scheduled time; past means now), taking a quota slot.
+
+    Raises invalid_state, four_eyes, account_suspended, certification_required, quota_exceeded, no_quota_policy.
+    """
+    account, b = lock_broadcast(broadcast)
+    lifecycle.require(b, Action.APPROVE)
+    if by is not None and b.created_by_id == by.pk:
+        raise FourEyes(
+            f"“{b.title}” was written by {by.get_username()}; another reviewer must approve it (four eyes)."
+        )
+    at = send_time(send_at or b.scheduled_at)
+    check_can_send(account, b, at)
+    release_reservation(b)  # a pending broadcast holds none; never let a stale one block a slot
+    reservation = reserve_slot(b, account=account, at=at)
+    b.status = Status.APPROVED
+    b.scheduled_at = at
+    b.reviewed_by = by
+    b.reviewed_at = timezone.now()
+    b.save(update_fields=["status", "scheduled_at", "reviewed_by", "reviewed_at"])
+    note = f"send at {format_moment(at)}"
+    if reservation is not None:
+        window = window_for(reservation.policy.period, at)
+        note += f"; slot {reservation.slot} of {reservation.policy.limit} for {window.describe()}"
+    record_event(b, by=by, verb=AuditEvent.Verb.APPROVED, note=note)
+    return b
+
+
+@transaction.atomic
+def reject_broadcast(broadcast: Broadcast, *, by, reason: str) -> Broadcast:
+    """Reject a broadcast pending review, or withdraw an approval before sending; gives its slot back.
+
+    Raises reason_required, invalid_state.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired("Give a reason to reject a broadcast; the author is told why.")
+    account, b = lock_broadcast(broadcast)
+    lifecycle.require(b, Action.REJECT)
+    release_reservation(b)
+    b.status = Status.REJECTED
+    b.reviewed_by = by
+    b.reviewed_at = timezone.now()
+    b.review_note = reason
+    b.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])
+    record_event(b, by=by, verb=AuditEvent.Verb.REJECTED, note=reason)
+    return b
+
+
+@transaction.atomic
+def cancel_broadcast(broadcast: Broadcast, *, by) -> Broadcast:
+    """Cancel a broadcast. Before sending its slot is given back; while sending or paused no
+    further batch goes out and the slot stays used (messages went out). Raises invalid_state.
+    """
+    account, b = lock_broadcast(broadcast)
+    lifecycle.require(b, Action.CANCEL)
+    if b.status in lifecycle.BEFORE_SENDING:
+        released = release_reservation(b)
+        note = "quota slot given back" if released else ""
+        update_fields = ["status"]
+    else:
+        # The delivery engine checks the status between batches and stops.
+        b.finished_at = timezone.now()
+        note = f"stopped while {b.get_status_display().lower()}; {b.sent_count} sent so far"
+        update_fields = ["status", "finished_at"]
+    b.status = Status.CANCELLED
+    b.save(update_fields=update_fields)
+    record_event(b, by=by, verb=AuditEvent.Verb.CANCELLED, note=note)
+    return b
+
+
+@transaction.atomic
+def reschedule_broadcast(broadcast: Broadcast, *, by, send_at: datetime) -> Broadcast:
+    """Move an approved broadcast to `send_at` (past means now), moving its slot to that window.
+
+    If the new window is full the old slot and time stay. Raises invalid_state,
+    account_suspended, certification_required, quota_exceeded, no_quota_policy.
+    """
+    account, b = lock_broadcast(broadcast)
+    lifecycle.require(b, Action.RESCHEDULE)
+    at = send_time(send_at)
+    check_can_send(account, b, at)
+    old = b.scheduled_at
+    move_reservation(b, account=account, at=at)
+    b.scheduled_at = at
+    b.save(update_fields=["scheduled_at"])
+    record_event(
+        b, by=by, verb=AuditEvent.Verb.RESCHEDULED,
+        note=f"from {format_moment(old) if old else 'now'} to {format_moment(at)}",
+    )
+    return b
