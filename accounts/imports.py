@@ -39,8 +39,9 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from .exceptions import AccountNotFound, ImportHeaderInvalid, ImportRowsInvalid
+from .exceptions import ImportHeaderInvalid, ImportRowsInvalid
 from .models import Follower, OfficialAccount, Tag
+from .selectors import get_account_by_app_id  # noqa: F401 - re-exported for callers
 from .services import record_event
 
 HEADER = ("openid", "nickname", "tags", "subscribed_at")
@@ -110,14 +111,6 @@ class _Problems:
         """Fold in problems found later (not in line order), keeping the lowest lines."""
         self.count += total
         self.first = sorted(self.first + problems)[: self.keep]
-
-
-def get_account_by_app_id(app_id: str) -> OfficialAccount:
-    """The account with this app_id. Raises account_not_found."""
-    try:
-        return OfficialAccount.objects.get(app_id=app_id)
-    except OfficialAccount.DoesNotExist:
-        raise AccountNotFound(f"No official account with app_id {app_id}.", app_id=app_id) from None
 
 
 # --------------------------------------------------------------------------- parsing
