@@ -218,7 +218,7 @@ def _seed_followers_postgres(account: OfficialAccount, prefix: str, target: int)
     with connection.cursor() as cur:
         # Lock what the new rows refer to; then, where the role may, skip the per-row
         # foreign-key triggers (they would double the time): the followers linked are the
-        # ones this statement inserts (see accounts.imports._PostgresWriter).
+        # ones this statement inserts (see accounts.imports.postgres.PostgresWriter).
         cur.execute("SELECT id FROM accounts_officialaccount WHERE id = %s FOR UPDATE", [account.pk])
         cur.execute("SELECT count(*) FROM (SELECT 1 FROM accounts_tag WHERE account_id = %s FOR KEY SHARE) t", [account.pk])
         skip_triggers = can_skip_row_triggers(cur)

@@ -1,4 +1,5 @@
-"""Reads of accounts that are more than a one-line filter: admin lists, counts, estimates."""
+"""Reads of accounts that are more than a one-line filter: admin lists, counts, estimates,
+and look-ups that refuse with a domain error when nothing matches."""
 
 from __future__ import annotations
 
@@ -8,7 +9,16 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Su
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from .exceptions import AccountNotFound
 from .models import Certification, Follower, OfficialAccount
+
+
+def get_account_by_app_id(app_id: str) -> OfficialAccount:
+    """The account with this app_id. Raises account_not_found."""
+    try:
+        return OfficialAccount.objects.get(app_id=app_id)
+    except OfficialAccount.DoesNotExist:
+        raise AccountNotFound(f"No official account with app_id {app_id}.", app_id=app_id) from None
 
 
 def valid_certifications(at: datetime | None = None) -> QuerySet[Certification]:

@@ -8,10 +8,10 @@ from accounts.imports import (
     HEADER,
     ImportRowsInvalid,
     RowProblem,
-    get_account_by_app_id,
     import_followers,
     printable,
 )
+from accounts.selectors import get_account_by_app_id
 
 # Lines of a non-terminal progress report (a log, a pipe): one every quarter.
 PLAIN_PROGRESS_STEPS = 4

@@ -1,0 +1,52 @@
+"""Import followers from a CSV file: a streaming parse and a set-based write.
+
+The file is UTF-8 with the header ``openid,nickname,tags,subscribed_at``; ``tags``
+are separated by ``|``; ``subscribed_at`` is ISO-8601 (a date, or a time with or
+without an offset; a time without one is in ``settings.PLATFORM_TIME_ZONE``; empty
+means now). Rows are upserted by openid:
+
+* a new openid becomes a subscribed follower;
+* a known openid gets the file's nickname and subscribed_at (an empty subscribed_at
+  keeps the time already known); a follower who had unsubscribed is subscribed again,
+  because the file says the person follows the account;
+* tags are created when missing and *added* to the follower; an import never removes a
+  tag (ops may have tagged followers in the console);
+* an openid that appears twice in one file is a bad row (the later line), since either
+  line could be the one that is wrong.
+
+Memory stays constant: rows are validated one at a time and streamed to the database
+(PostgreSQL ``COPY``, straight into the followers table on a first import, into a
+staging table otherwise; chunked inserts on SQLite), then a handful of set-based
+statements write followers, tags and tag links — all in one transaction, so a failed
+import leaves nothing behind. Only the first ``MAX_REPORTED_PROBLEMS`` bad rows are
+kept, with a count of the rest. The service is `import_followers`; the command of the
+same name only parses arguments, shows progress and prints.
+
+Modules: ``parsing`` (the row parser and the bad-row bookkeeping, pure Python),
+``writing`` (what the writers share), ``postgres`` and ``sqlite`` (the writers),
+``service`` (`import_followers`). Callers import from this package.
+"""
+
+from ..exceptions import AccountNotFound, ImportHeaderInvalid, ImportRowsInvalid
+from ..selectors import get_account_by_app_id
+from .parsing import HEADER, MAX_REPORTED_PROBLEMS, TAG_SEPARATOR, Limits, RowProblem, parse_rows, printable
+from .postgres import can_skip_row_triggers
+from .service import FIELD_LIMITS, ImportResult, import_followers
+
+__all__ = [
+    "FIELD_LIMITS",
+    "HEADER",
+    "MAX_REPORTED_PROBLEMS",
+    "TAG_SEPARATOR",
+    "AccountNotFound",
+    "ImportHeaderInvalid",
+    "ImportResult",
+    "ImportRowsInvalid",
+    "Limits",
+    "RowProblem",
+    "can_skip_row_triggers",
+    "get_account_by_app_id",
+    "import_followers",
+    "parse_rows",
+    "printable",
+]

@@ -1,0 +1,258 @@
+"""The PostgreSQL writer of the follower import: COPY and a few set-based statements.
+
+Holds `PostgresWriter` (the direct and staged paths, explained in its docstring) and
+`can_skip_row_triggers`, which tells whether the role may turn the foreign-key row
+triggers off for the writer's own statements.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from ..models import OfficialAccount
+from .parsing import RowProblem
+from .writing import StartOver, Writer, repeat_problems
+
+# The direct path's (openid, tags) pairs stay in memory up to this size, then go to disk.
+SPOOL_IN_MEMORY = 16 * 1024 * 1024
+
+
+def can_skip_row_triggers(cursor) -> bool:
+    """True when this PostgreSQL role may set session_replication_role (see PostgresWriter)."""
+    if connection.vendor != "postgresql":
+        return False
+    if connection.pg_version >= 150000:
+        cursor.execute("SELECT has_parameter_privilege('session_replication_role', 'SET')")
+    else:
+        cursor.execute("SELECT current_setting('is_superuser') = 'on'")
+    return bool(cursor.fetchone()[0])
+
+
+class PostgresWriter(Writer):
+    """COPY and a few set-based statements, in the caller's transaction.
+
+    Two paths.
+
+    *Direct* (the account had no followers when the import began, as in a first import,
+    and the file can be read twice): the rows are copied straight into accounts_follower,
+    so the server inserts while Python is still parsing; the (openid, tags) pairs go to a
+    spooled temporary file (constant memory), are copied into a temporary table
+    afterwards, and the tag links are one INSERT … SELECT joined back by openid. A
+    repeated openid breaks the unique index: the copy is rolled back to a savepoint and
+    the file read again on the staged path, which names the repeated lines.
+
+    *Staged* (otherwise): COPY into a temporary table, a search for repeated openids, an
+    upsert (INSERT … ON CONFLICT (account_id, openid) DO UPDATE … WHERE something
+    changed), new tags, and the tag links joined back by openid (ON CONFLICT DO NOTHING).
+
+    Row triggers: every inserted follower and tag link normally fires PostgreSQL's
+    foreign-key check triggers, three queries for a follower with a tag, which cost more
+    than the inserts themselves. When the database role may set
+    session_replication_role (a superuser, or on PostgreSQL 15+ after
+    `GRANT SET ON PARAMETER session_replication_role TO <role>`), the writer turns them
+    off for its own statements, as pg_restore does. The references are sound by
+    construction: the account is locked FOR UPDATE, every follower linked was inserted or
+    upserted (so locked) by this transaction, and the tags used are locked FOR KEY SHARE;
+    other sessions' triggers still guard their own deletes.
+    """
+
+    def __init__(self, cursor, account: OfficialAccount, *, fresh: bool, seekable: bool,
+                 skip_row_triggers: bool | None):
+        super().__init__(cursor, account)
+        self.direct = fresh and seekable
+        self.skip_row_triggers = can_skip_row_triggers(cursor) if skip_row_triggers is None else skip_row_triggers
+        self.spool = None
+
+    # -- reading
+
+    def stage(self, rows) -> int:
+        """Copy the valid rows in; returns how many. Raises StartOver (direct path)."""
+        cur = self.cursor
+        # The staged path hashes the file's rows against the account's followers.
+        cur.execute("SET LOCAL work_mem = '64MB'")
+        if self.skip_row_triggers:
+            cur.execute("SET LOCAL session_replication_role = replica")
+        # Times without an offset are wall-clock times in the platform zone: let the
+        # server read them in that zone while copying, then restore the session's zone.
+        cur.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', %s, true)", [settings.PLATFORM_TIME_ZONE])
+        session_zone = cur.fetchone()[0]
+        try:
+            if self.direct:
+                # psycopg is imported where it is used: only PostgreSQL needs it.
+                import psycopg  # COPY is psycopg's own API: its errors come unwrapped
+
+                try:
+                    with transaction.atomic():
+                        return self._copy_direct(rows)
+                except (IntegrityError, psycopg.IntegrityError):
+                    self.direct = False
+                    self.spool.close()
+                    raise StartOver from None
+            return self._copy_staged(rows)
+        finally:
+            # A bad file stops the COPY and aborts the transaction, which then takes no more
+            # statements; its rollback undoes this transaction-local setting anyway.
+            from psycopg import pq
+
+            if cur.connection.info.transaction_status != pq.TransactionStatus.INERROR:
+                cur.execute("SELECT set_config('TimeZone', %s, true)", [session_zone])
+
+    def _copy_direct(self, rows) -> int:
+        cur, account_id = self.cursor, self.account_id
+        # Not the server's now(): nothing may read a timestamptz while the session's zone is
+        # switched (Django reads them as UTC).
+        now = timezone.now()
+        self.spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, mode="w+", encoding="utf-8", newline="")
+        tagged = csv.writer(self.spool).writerow
+        count = 0
+        with cur.copy(
+            "COPY accounts_follower (account_id, openid, nickname, subscribed, subscribed_at) FROM STDIN"
+        ) as copy:
+            write = copy.write_row
+            for _line, openid, nickname, tags, moment in rows:
+                write((account_id, openid, nickname, True, moment or now))
+                if tags:
+                    tagged((openid, tags))
+                count += 1
+        self.copied = count
+        return count
+
+    def _copy_staged(self, rows) -> int:
+        cur = self.cursor
+        cur.execute("DROP TABLE IF EXISTS pg_temp.follower_import")
+        cur.execute(
+            "CREATE TEMP TABLE follower_import (line integer NOT NULL, openid text NOT NULL, nickname text NOT NULL,"
+            " tags text NOT NULL, subscribed_at timestamptz) ON COMMIT DROP"
+        )
+        count = 0
+        with cur.copy("COPY follower_import (line, openid, nickname, tags, subscribed_at) FROM STDIN") as copy:
+            write = copy.write_row
+            for row in rows:
+                write(row)
+                count += 1
+        # The planner knows nothing of a fresh temp table; the joins below need its size.
+        cur.execute("ANALYZE follower_import")
+        return count
+
+    # -- checking
+
+    def duplicates(self, keep: int) -> tuple[list[RowProblem], int]:
+        """Later lines repeating an openid of an earlier line: the first `keep`, and how many."""
+        if self.direct:
+            return [], 0  # the unique index has already said there are none
+        self.cursor.execute(
+            """
+            SELECT line, openid, first_line, count(*) OVER () FROM (
+                SELECT line, openid, min(line) OVER (PARTITION BY openid) AS first_line FROM follower_import
+            ) d
+            WHERE line <> first_line ORDER BY line LIMIT %s
+            """,
+            [keep],
+        )
+        rows = self.cursor.fetchall()
+        return repeat_problems(rows), (rows[0][3] if rows else 0)
+
+    def drop_duplicates(self) -> None:
+        self.cursor.execute(
+            "DELETE FROM follower_import s USING follower_import e WHERE e.openid = s.openid AND e.line < s.line"
+        )
+
+
+    # -- writing
+
+    def finish(self) -> None:
+        """Row triggers back on for whatever else the transaction does."""
+        if self.skip_row_triggers:
+            self.cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+
+    def _has_repeats(self) -> bool:
+        return bool(self.duplicates(1)[1])
+
+    def _create_tags(self) -> int:
+        cur, account_id = self.cursor, self.account_id
+        if self.direct:
+            self._copy_tag_pairs()
+        cur.execute("DROP TABLE IF EXISTS pg_temp.follower_import_tag")
+        cur.execute(
+            "CREATE TEMP TABLE follower_import_tag ON COMMIT DROP AS SELECT DISTINCT t.name"
+            " FROM follower_import s, unnest(string_to_array(s.tags, '|')) AS t(name) WHERE s.tags <> ''"
+        )
+        cur.execute(
+            "INSERT INTO accounts_tag (account_id, name) SELECT %s, name FROM follower_import_tag"
+            " ON CONFLICT (account_id, name) DO NOTHING",
+            [account_id],
+        )
+        created = cur.rowcount
+        # Tags another session might delete before we commit (see the class docstring).
+        cur.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM accounts_tag WHERE account_id = %s"
+            " AND name IN (SELECT name FROM follower_import_tag) FOR KEY SHARE) locked",
+            [account_id],
+        )
+        return created
+
+    def _copy_tag_pairs(self) -> None:
+        """Direct path: the spooled (openid, tags) pairs into the table the tag statements read."""
+        cur = self.cursor
+        cur.execute("DROP TABLE IF EXISTS pg_temp.follower_import")
+        cur.execute("CREATE TEMP TABLE follower_import (openid text NOT NULL, tags text NOT NULL) ON COMMIT DROP")
+        self.spool.seek(0)
+        with cur.copy("COPY follower_import (openid, tags) FROM STDIN (FORMAT csv)") as copy:
+            while chunk := self.spool.read(1 << 20):
+                copy.write(chunk)
+        self.spool.close()
+        cur.execute("ANALYZE follower_import")
+
+    def _write_followers(self, phase: Callable[[str], None]) -> tuple[int, int]:
+        if self.direct:
+            return self.copied, 0  # copied in while the file was read
+        phase("Writing followers")
+        # `now()` is the transaction's start, the same value in both places: an empty
+        # subscribed_at gives a new follower now() and keeps a subscribed one's time.
+        # Rows the file does not change are left alone (no dead tuples, no index
+        # churn; ON CONFLICT still locks them). xmax = 0 marks an inserted row.
+        self.cursor.execute(
+            """
+            WITH up AS (
+                INSERT INTO accounts_follower AS f
+                    (account_id, openid, nickname, subscribed, subscribed_at, unsubscribed_at)
+                SELECT %(account)s, openid, nickname, true, coalesce(subscribed_at, now()), NULL
+                FROM follower_import
+                ON CONFLICT (account_id, openid) DO UPDATE SET
+                    nickname = EXCLUDED.nickname,
+                    subscribed_at = CASE WHEN f.subscribed AND EXCLUDED.subscribed_at = now()
+                                         THEN f.subscribed_at ELSE EXCLUDED.subscribed_at END,
+                    subscribed = true,
+                    unsubscribed_at = NULL
+                WHERE NOT f.subscribed OR f.nickname <> EXCLUDED.nickname
+                   OR (EXCLUDED.subscribed_at <> now() AND EXCLUDED.subscribed_at <> f.subscribed_at)
+                RETURNING xmax = 0 AS inserted
+            )
+            SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
+            """,
+            {"account": self.account_id},
+        )
+        return self.cursor.fetchone()
+
+    def _link_tags(self) -> None:
+        # Fresh followers have no links yet, so the direct path needs no conflict check.
+        on_conflict = "" if self.direct else "ON CONFLICT (follower_id, tag_id) DO NOTHING"
+        self.cursor.execute(
+            f"""
+            INSERT INTO accounts_follower_tags (follower_id, tag_id)
+            SELECT f.id, g.id
+            FROM follower_import s
+            JOIN accounts_follower f ON f.account_id = %(account)s AND f.openid = s.openid
+            CROSS JOIN LATERAL unnest(string_to_array(s.tags, '|')) AS t(name)
+            JOIN accounts_tag g ON g.account_id = %(account)s AND g.name = t.name
+            WHERE s.tags <> ''
+            {on_conflict}
+            """,
+            {"account": self.account_id},
+        )

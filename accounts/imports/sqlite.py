@@ -1,0 +1,149 @@
+"""The SQLite writer of the follower import (the first-run default database).
+
+Holds `SqliteWriter`: chunked inserts into temporary tables, then SQLite's upsert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from ..models import OfficialAccount
+from .parsing import TAG_SEPARATOR, RowProblem
+from .writing import Writer, repeat_problems
+
+# Staging: rows per executemany (bounded memory, few round trips).
+SQLITE_CHUNK = 2_000
+
+
+class SqliteWriter(Writer):
+    """The first-run default: chunked inserts into temporary tables, then an upsert in SQLite's SQL."""
+
+    def __init__(self, cursor, account: OfficialAccount, **_):
+        super().__init__(cursor, account)
+        self.adapt = connection.ops.adapt_datetimefield_value
+        self.zone = ZoneInfo(settings.PLATFORM_TIME_ZONE)
+
+    def stage(self, rows) -> int:
+        cur = self.cursor
+        cur.execute("DROP TABLE IF EXISTS temp.follower_import")
+        cur.execute("DROP TABLE IF EXISTS temp.follower_import_tag")
+        cur.execute(
+            "CREATE TEMP TABLE follower_import (line integer PRIMARY KEY, openid text, nickname text, subscribed_at text)"
+        )
+        cur.execute("CREATE TEMP TABLE follower_import_tag (line integer, name text)")
+        count = 0
+        chunk, tag_chunk = [], []
+        adapt, zone = self.adapt, self.zone
+        for line, openid, nickname, tags, moment in rows:
+            if moment is not None:
+                moment = adapt(moment if moment.tzinfo is not None else moment.replace(tzinfo=zone))
+            chunk.append((line, openid, nickname, moment))
+            if tags:
+                tag_chunk.extend((line, name) for name in tags.split(TAG_SEPARATOR))
+            if len(chunk) >= SQLITE_CHUNK:
+                count += self._flush(chunk, tag_chunk)
+                chunk, tag_chunk = [], []
+        count += self._flush(chunk, tag_chunk)
+        cur.execute("CREATE INDEX temp.follower_import_openid ON follower_import (openid)")
+        return count
+
+    def _flush(self, chunk, tag_chunk) -> int:
+        if chunk:
+            self.cursor.executemany("INSERT INTO follower_import VALUES (%s, %s, %s, %s)", chunk)
+        if tag_chunk:
+            self.cursor.executemany("INSERT INTO follower_import_tag VALUES (%s, %s)", tag_chunk)
+        return len(chunk)
+
+    _REPEATS = """
+        SELECT s.line, s.openid, (SELECT min(e.line) FROM follower_import e WHERE e.openid = s.openid)
+        FROM follower_import s
+        WHERE EXISTS (SELECT 1 FROM follower_import e WHERE e.openid = s.openid AND e.line < s.line)
+    """
+
+    def duplicates(self, keep: int) -> tuple[list[RowProblem], int]:
+        self.cursor.execute(f"SELECT count(*) FROM ({self._REPEATS})")
+        total = self.cursor.fetchone()[0]
+        self.cursor.execute(f"{self._REPEATS} ORDER BY s.line LIMIT %s", [keep])
+        return repeat_problems(self.cursor.fetchall()), total
+
+    def drop_duplicates(self) -> None:
+        self.cursor.execute(
+            "DELETE FROM follower_import WHERE EXISTS (SELECT 1 FROM follower_import e"
+            " WHERE e.openid = follower_import.openid AND e.line < follower_import.line)"
+        )
+        self.cursor.execute("DELETE FROM follower_import_tag WHERE line NOT IN (SELECT line FROM follower_import)")
+
+    # -- writing
+
+    def _has_repeats(self) -> bool:
+        # SQLite's upsert would apply a repeated openid twice instead of failing: look first.
+        self.cursor.execute(f"SELECT EXISTS ({self._REPEATS})")
+        return bool(self.cursor.fetchone()[0])
+
+    def _create_tags(self) -> int:
+        cur, account_id = self.cursor, self.account_id
+        cur.execute(
+            "SELECT count(DISTINCT t.name) FROM follower_import_tag t WHERE NOT EXISTS"
+            " (SELECT 1 FROM accounts_tag g WHERE g.account_id = %s AND g.name = t.name)",
+            [account_id],
+        )
+        created = cur.fetchone()[0]
+        cur.execute(
+            "INSERT INTO accounts_tag (account_id, name) SELECT DISTINCT %s, name FROM follower_import_tag WHERE true"
+            " ON CONFLICT (account_id, name) DO NOTHING",
+            [account_id],
+        )
+        return created
+
+    def _write_followers(self, phase: Callable[[str], None]) -> tuple[int, int]:
+        cur, account_id = self.cursor, self.account_id
+        phase("Writing followers")
+        cur.execute("SELECT count(*) FROM follower_import")
+        staged = cur.fetchone()[0]
+        cur.execute(
+            "SELECT count(*) FROM follower_import s JOIN accounts_follower f ON f.account_id = %s AND f.openid = s.openid",
+            [account_id],
+        )
+        created = staged - cur.fetchone()[0]
+        now = self.adapt(timezone.now())
+        cur.execute(
+            """
+            INSERT INTO accounts_follower (account_id, openid, nickname, subscribed, subscribed_at, unsubscribed_at)
+            SELECT %s, openid, nickname, 1, coalesce(subscribed_at, %s), NULL FROM follower_import WHERE true
+            ON CONFLICT (account_id, openid) DO UPDATE SET
+                nickname = excluded.nickname,
+                subscribed_at = CASE WHEN accounts_follower.subscribed AND excluded.subscribed_at = %s
+                                     THEN accounts_follower.subscribed_at ELSE excluded.subscribed_at END,
+                subscribed = 1,
+                unsubscribed_at = NULL
+            WHERE NOT accounts_follower.subscribed OR accounts_follower.nickname <> excluded.nickname
+               OR (excluded.subscribed_at <> %s AND excluded.subscribed_at <> accounts_follower.subscribed_at)
+            """,
+            [account_id, now, now, now],
+        )
+        return created, cur.rowcount - created  # SQLite counts inserted and really updated rows
+
+    def _link_tags(self) -> None:
+        self.cursor.execute(
+            """
+            INSERT INTO accounts_follower_tags (follower_id, tag_id)
+            SELECT f.id, g.id
+            FROM follower_import_tag t
+            JOIN follower_import s ON s.line = t.line
+            JOIN accounts_follower f ON f.account_id = %s AND f.openid = s.openid
+            JOIN accounts_tag g ON g.account_id = %s AND g.name = t.name
+            WHERE true
+            ON CONFLICT (follower_id, tag_id) DO NOTHING
+            """,
+            [self.account_id, self.account_id],
+        )
+
+    def _drop_staging(self) -> None:
+        # SQLite keeps temp tables for the connection's life
+        self.cursor.execute("DROP TABLE temp.follower_import")
+        self.cursor.execute("DROP TABLE temp.follower_import_tag")

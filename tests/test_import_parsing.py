@@ -1,0 +1,149 @@
+"""The follower import's row parser as pure Python: no database, only a byte stream in and
+rows or line-numbered problems out (what an operator reads when a file is refused)."""
+
+import io
+from datetime import UTC, datetime
+
+import pytest
+
+from accounts.imports import FIELD_LIMITS, ImportHeaderInvalid, Limits, RowProblem, parse_rows
+from accounts.imports.parsing import Problems
+
+HEADER = "openid,nickname,tags,subscribed_at\n"
+
+
+def parse(body: str | bytes, *, limits: Limits = FIELD_LIMITS, keep: int = 20, progress=None):
+    """(rows as (line, openid, nickname, tags, subscribed_at), the problems as printed, how many)."""
+    data = body if isinstance(body, bytes) else body.encode("utf-8")
+    problems = Problems(keep)
+    rows = list(parse_rows(io.BytesIO(data), problems=problems, limits=limits, name="followers.csv", progress=progress))
+    return rows, [str(p) for p in problems.first], problems.count
+
+
+def test_a_good_file_parses_to_rows_with_their_line_numbers():
+    rows, problems, count = parse(
+        "\ufeff"  # the byte-order mark spreadsheet programs write
+        + " OpenID , Nickname,TAGS,subscribed_at\n"  # the header ignores case and spaces
+        + "oA1,Alice,vip|beijing,2024-03-01\n"
+        + "oB2, Bob 小明 ,,2024-03-01T09:30:00+00:00\n"
+        + "\n"  # a blank line is no row
+        + 'oC3,"Carol,\nJr.", vip | new |vip|,2024-03-01 09:30\n'  # a quoted field over two lines
+        + "oD4,Dan,,\n"
+    )
+
+    assert (problems, count) == ([], 0)
+    assert rows == [
+        (2, "oA1", "Alice", "vip|beijing", datetime(2024, 3, 1)),  # naive: the platform zone's wall clock
+        (3, "oB2", "Bob 小明", "", datetime(2024, 3, 1, 9, 30, tzinfo=UTC)),
+        (5, "oC3", "Carol,\nJr.", "vip|new", datetime(2024, 3, 1, 9, 30)),  # its first line; tags cleaned
+        (7, "oD4", "Dan", "", None),  # empty: the writer uses now
+    ]
+
+
+def test_a_header_only_file_has_no_rows_and_progress_reaches_its_end():
+    seen = []
+    rows, problems, count = parse(HEADER, progress=seen.append)
+
+    assert (rows, problems, count) == ([], [], 0)
+    assert seen == [len(HEADER)]
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (
+            "open_id,name\no1,A\n",
+            "Line 1 of followers.csv must be the header openid,nickname,tags,subscribed_at; found 'open_id,name'.",
+        ),
+        ("", "followers.csv is empty: its first line must be the header openid,nickname,tags,subscribed_at."),
+        (b"openid,nickn\xe4me,tags,subscribed_at\n", "Line 1 of followers.csv is not valid UTF-8; save the file as UTF-8."),
+    ],
+    ids=["wrong", "empty", "not-utf8"],
+)
+def test_a_bad_header_refuses_the_file(body, message):
+    with pytest.raises(ImportHeaderInvalid) as exc:
+        parse(body)
+
+    assert exc.value.code == "import_header_invalid"
+    assert exc.value.message == message
+
+
+def test_bad_rows_are_named_by_line_and_the_good_ones_still_parse():
+    body = (
+        HEADER.encode()
+        + b"o1,Alice,,\n"  # line 2: good
+        + b",Nobody,,\n"  # 3
+        + b"o 3,Spaced,,\n"  # 4
+        + b"x" * 65 + b",Long,,\n"  # 5
+        + b"o5," + b"n" * 101 + b",,\n"  # 6
+        + b"o6,Bad date,,2024-13-01\n"  # 7
+        + b"o7,Old,,1969-12-31\n"  # 8
+        + b"o8,Later,,2999-01-01T00:00:00+00:00\n"  # 9
+        + b"o9,Few columns\n"  # 10
+        + b"o10,Tagged," + b"t" * 31 + b",\n"  # 11
+        + b"o11,Caf\xe9,,\n"  # 12: Latin-1, not UTF-8
+        + b"o12,Nul\x00,,\n"  # 13
+        + b"o13,Fine,,\n"  # 14: good
+    )
+
+    rows, problems, count = parse(body)
+
+    assert [row[:2] for row in rows] == [(2, "o1"), (14, "o13")]
+    assert count == 11
+    assert problems == [
+        "line 3: openid is missing",
+        "line 4: openid 'o 3' contains spaces or control characters",
+        "line 5: openid is 65 characters long; at most 64 are allowed",
+        "line 6: nickname is 101 characters long; at most 100 are allowed",
+        "line 7: subscribed_at '2024-13-01' is not an ISO-8601 time",
+        "line 8: subscribed_at '1969-12-31' is before 1970",
+        "line 9: subscribed_at '2999-01-01T00:00:00+00:00' is in the future",
+        "line 10: has 2 columns; expected 4 (openid,nickname,tags,subscribed_at)",
+        f"line 11: tag '{'t' * 31}' is longer than 30 characters",
+        "line 12: nickname is not valid UTF-8 (byte 0xe9); save the file as UTF-8",
+        "line 13: contains a NUL character, which text columns cannot hold",
+    ]
+
+
+def test_the_limits_are_the_callers():
+    rows, problems, _ = parse(HEADER + "o12345,Al,,\no1,Alice,,\no2,Al,long,\n", limits=Limits(openid=5, nickname=3, tag=3))
+
+    assert rows == []
+    assert problems == [
+        "line 2: openid is 6 characters long; at most 5 are allowed",
+        "line 3: nickname is 5 characters long; at most 3 are allowed",
+        "line 4: tag 'long' is longer than 3 characters",
+    ]
+
+
+def test_a_repeated_openid_is_left_to_the_writer():
+    """The parser sees one row at a time; the database step names the repeated line."""
+    rows, problems, _ = parse(HEADER + "o1,Alice,,\no1,Again,,\n")
+
+    assert [row[:3] for row in rows] == [(2, "o1", "Alice"), (3, "o1", "Again")]
+    assert problems == []
+
+
+def test_only_the_first_problems_are_kept_with_a_count_of_all():
+    rows, problems, count = parse(HEADER + "".join(f"o{i},n,,yesterday\n" for i in range(25)))
+
+    assert rows == []
+    assert count == 25
+    assert len(problems) == 20
+    assert problems[0] == "line 2: subscribed_at 'yesterday' is not an ISO-8601 time"
+    assert problems[-1].startswith("line 21: ")
+
+
+def test_problems_found_later_are_merged_in_line_order_within_the_cap():
+    problems = Problems(keep=3)
+    for line in (4, 9):
+        problems.add(line, "openid is missing")
+
+    problems.merge([RowProblem(7, "openid 'o1' repeats line 2"), RowProblem(3, "openid 'o2' repeats line 2")], total=5)
+
+    assert [str(p) for p in problems.first] == [
+        "line 3: openid 'o2' repeats line 2",
+        "line 4: openid is missing",
+        "line 7: openid 'o1' repeats line 2",
+    ]
+    assert problems.count == 7
