@@ -99,7 +99,7 @@ def world(make_account, make_followers, django_user_model):
     news = make_account(name="Daily News", kind="subscription")
     cert = certify(service, by=reviewer)
     pending = services.submit_certification(news, legal_name="Daily News Ltd", registration_number="N-1", by=reviewer)
-    followers = make_followers(service, 3)
+    followers = make_followers(service, 3, prefix="o")  # openids o0000000..o0000002, named by the tests below
     tag = Tag.objects.create(account=service, name="vip")
     followers[0].tags.add(tag)
     top = MenuItem.objects.create(account=service, name="Shop", kind="click", key="SHOP")
