@@ -8,46 +8,32 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
-from django.contrib.auth.models import Group, User
 from django.db import connection
 
-from accounts.models import Follower, OfficialAccount
+from tests import factories
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# The factories as fixtures, for tests that take them as arguments (requesting one gives database access).
+
+
 @pytest.fixture
 def make_account(db):
-    def make(**overrides) -> OfficialAccount:
-        fields = {"name": "Acme", "kind": OfficialAccount.Kind.SERVICE, "owner_name": "Acme Ltd"}
-        fields.update(overrides)
-        return OfficialAccount.objects.create(**fields)
-
-    return make
+    """tests.factories.make_account."""
+    return factories.make_account
 
 
 @pytest.fixture
 def make_followers(db):
-    def make(account, n: int, *, prefix: str = "o", subscribed: bool = True) -> list[Follower]:
-        Follower.objects.bulk_create(
-            [Follower(account=account, openid=f"{prefix}{i:07d}", nickname=f"fan {i}", subscribed=subscribed) for i in range(n)]
-        )
-        return list(Follower.objects.filter(account=account, openid__startswith=prefix).order_by("id"))
-
-    return make
+    """tests.factories.make_followers."""
+    return factories.make_followers
 
 
 @pytest.fixture
 def make_user(db):
-    def make(username: str, *, role: str | None = None, superuser: bool = False, password: str = "pw-Secret-123") -> User:
-        if superuser:
-            return User.objects.create_superuser(username, f"{username}@example.com", password)
-        user = User.objects.create_user(username, f"{username}@example.com", password, is_staff=True)
-        if role:
-            user.groups.add(Group.objects.get(name=role))
-        return user
-
-    return make
+    """tests.factories.make_user."""
+    return factories.make_user
 
 
 def _broker_url() -> str:

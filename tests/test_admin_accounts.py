@@ -86,7 +86,8 @@ def url(name, *args, query=""):
     return reverse(f"admin:accounts_{name}", args=args) + (f"?{query}" if query else "")
 
 
-def certify(account, *, by=None, valid_from=None):
+def certify_by_review(account, *, by=None, valid_from=None):
+    """Certify through the review services (application, approval, audit), as the admin would."""
     cert = services.submit_certification(account, legal_name=f"{account.name} Ltd", registration_number="R-1", by=by)
     return services.approve_certification(cert, by=by, valid_from=valid_from)
 
@@ -97,9 +98,9 @@ def world(make_account, make_followers, django_user_model):
     reviewer = django_user_model.objects.create_user("rev", is_staff=True)
     service = make_account(name="Acme Service", kind="service")
     news = make_account(name="Daily News", kind="subscription")
-    cert = certify(service, by=reviewer)
+    cert = certify_by_review(service, by=reviewer)
     pending = services.submit_certification(news, legal_name="Daily News Ltd", registration_number="N-1", by=reviewer)
-    followers = make_followers(service, 3)
+    followers = make_followers(service, 3, prefix="o")  # openids o0000000..o0000002, named by the tests below
     tag = Tag.objects.create(account=service, name="vip")
     followers[0].tags.add(tag)
     top = MenuItem.objects.create(account=service, name="Shop", kind="click", key="SHOP")
@@ -221,7 +222,7 @@ def test_menu_item_account_autocomplete_offers_service_accounts_only(admin_clien
 def test_accounts_list_shows_kind_certified_badge_followers_and_status(admin_client, make_account, make_followers):
     certified = make_account(name="Acme Service", kind="service")
     start = timezone.now() - timedelta(days=1)
-    cert = certify(certified, valid_from=start)
+    cert = certify_by_review(certified, valid_from=start)
     make_followers(certified, 7)
     make_followers(certified, 2, prefix="gone", subscribed=False)
     plain = make_account(name="Daily News", kind="subscription")
@@ -242,8 +243,8 @@ def test_accounts_list_shows_kind_certified_badge_followers_and_status(admin_cli
 
 
 def test_certified_filter_uses_validity_now(admin_client, make_account):
-    certify(make_account(name="Certified Co"))
-    certify(make_account(name="Future Co"), valid_from=timezone.now() + timedelta(days=3))
+    certify_by_review(make_account(name="Certified Co"))
+    certify_by_review(make_account(name="Future Co"), valid_from=timezone.now() + timedelta(days=3))
     make_account(name="Plain Co")
     yes = text(admin_client.get(url("officialaccount_changelist", query="certified=yes")))
     no = text(admin_client.get(url("officialaccount_changelist", query="certified=no")))
@@ -273,7 +274,7 @@ def _make_accounts(make_account, make_followers, start, n):
         account = make_account(name=f"Account {i:02d}", kind="service" if i % 2 else "subscription")
         make_followers(account, 2)
         if i % 3 == 0:
-            certify(account)
+            certify_by_review(account)
 
 
 def test_accounts_list_queries_do_not_grow_with_accounts(

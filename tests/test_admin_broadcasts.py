@@ -22,7 +22,7 @@ from broadcasts.models import (
     QuotaReservation,
     Violation,
 )
-from tests.factories_broadcasts import SHANGHAI, certify
+from tests.factories import SHANGHAI, certify, make_draft, make_pending
 
 pytestmark = pytest.mark.django_db
 
@@ -88,16 +88,6 @@ def news_account(make_account, make_followers):
     return acc
 
 
-def draft(acc, by, **overrides):
-    fields = {"title": "Autumn menu", "message_type": "text", "body": "Our autumn menu is here."}
-    fields.update(overrides)
-    return services.create_broadcast(acc, by=by, **fields)
-
-
-def pending(acc, by, **overrides):
-    return services.submit_broadcast(draft(acc, by, **overrides), by=by)
-
-
 def tomorrow_noon():
     local = (timezone.now() + timedelta(days=1)).astimezone(SHANGHAI)
     return local.replace(hour=12, minute=0, second=0, microsecond=0)
@@ -110,9 +100,9 @@ def tomorrow_noon():
 def full_house(users, service_account, news_account):
     """One object of every kind the broadcasts admin shows."""
     op, rev = users["operator"], users["reviewer"]
-    d = draft(service_account, op, title="A draft")
-    p = pending(news_account, op, title="Waiting news")
-    a = services.approve_broadcast(pending(service_account, op, title="Approved one"), by=rev, send_at=tomorrow_noon())
+    d = make_draft(service_account, by=op, title="A draft")
+    p = make_pending(news_account, by=op, title="Waiting news")
+    a = services.approve_broadcast(make_pending(service_account, by=op, title="Approved one"), by=rev, send_at=tomorrow_noon())
     # Rows the delivery engine writes, made directly here because only their display is under test.
     follower = service_account.followers.order_by("id").first()
     Broadcast.objects.filter(pk=a.pk).update(status=Broadcast.Status.SENDING, total_count=5, sent_count=2,
@@ -199,7 +189,7 @@ def test_operator_creates_a_draft_through_the_form_and_submits_it(login, users, 
 
 
 def test_operator_edits_a_draft_through_update_broadcast(login, users, service_account):
-    b = draft(service_account, users["operator"])
+    b = make_draft(service_account, by=users["operator"])
     client = login("operator")
     response = client.post(
         change_url(b),
@@ -227,7 +217,7 @@ def test_a_refusal_of_create_broadcast_shows_on_the_form(login, make_account, ma
 
 
 def test_operator_cannot_approve(login, users, service_account):
-    b = pending(service_account, users["reviewer2"])
+    b = make_pending(service_account, by=users["reviewer2"])
     client = login("operator")
     assert client.get(transition_url(b, "approve")).status_code == 403
     assert client.post(transition_url(b, "approve")).status_code == 403
@@ -242,7 +232,7 @@ def test_operator_cannot_approve(login, users, service_account):
 
 
 def test_reviewer_approves_with_the_button(login, users, service_account):
-    b = pending(service_account, users["operator"])
+    b = make_pending(service_account, by=users["operator"])
     client = login("reviewer")
     response = client.post(transition_url(b, "approve"), {"next": review_url(b)}, follow=True)
     b.refresh_from_db()
@@ -253,7 +243,7 @@ def test_reviewer_approves_with_the_button(login, users, service_account):
 
 
 def test_reviewer_approves_with_a_send_time(login, users, service_account):
-    b = pending(service_account, users["operator"])
+    b = make_pending(service_account, by=users["operator"])
     when = tomorrow_noon()
     response = login("reviewer").post(transition_url(b, "approve"), send_time_fields(when), follow=True)
     b.refresh_from_db()
@@ -262,7 +252,7 @@ def test_reviewer_approves_with_a_send_time(login, users, service_account):
 
 
 def test_the_author_cannot_approve_their_own_broadcast(login, users, service_account):
-    b = pending(service_account, users["reviewer"])  # written by the reviewer herself
+    b = make_pending(service_account, by=users["reviewer"])  # written by the reviewer herself
     response = login("reviewer").post(transition_url(b, "approve"), {"next": review_url(b)}, follow=True)
     assert response.status_code == 200
     assert messages_of(response) == [
@@ -273,7 +263,7 @@ def test_the_author_cannot_approve_their_own_broadcast(login, users, service_acc
 
 
 def test_reject_needs_a_reason_and_records_it(login, users, service_account):
-    b = pending(service_account, users["operator"])
+    b = make_pending(service_account, by=users["operator"])
     client = login("reviewer")
     page = client.get(transition_url(b, "reject"))
     assert page.status_code == 200 and 'name="reason"' in page.content.decode()
@@ -289,7 +279,7 @@ def test_reject_needs_a_reason_and_records_it(login, users, service_account):
 
 
 def test_cancel_gives_the_quota_slot_back(login, users, service_account):
-    b = services.approve_broadcast(pending(service_account, users["operator"]), by=users["reviewer"])
+    b = services.approve_broadcast(make_pending(service_account, by=users["operator"]), by=users["reviewer"])
     assert QuotaReservation.objects.filter(broadcast=b).exists()
     response = login("reviewer").post(transition_url(b, "cancel"), follow=True)
     b.refresh_from_db()
@@ -299,7 +289,7 @@ def test_cancel_gives_the_quota_slot_back(login, users, service_account):
 
 
 def test_reschedule_moves_the_send_time(login, users, service_account):
-    b = services.approve_broadcast(pending(service_account, users["operator"]), by=users["reviewer"])
+    b = services.approve_broadcast(make_pending(service_account, by=users["operator"]), by=users["reviewer"])
     client = login("reviewer")
     assert client.get(transition_url(b, "reschedule")).status_code == 200
     when = tomorrow_noon() + timedelta(hours=3)
@@ -311,9 +301,9 @@ def test_reschedule_moves_the_send_time(login, users, service_account):
 
 def test_a_quota_refusal_is_a_message_not_a_500(login, users, news_account):
     when = tomorrow_noon()
-    first = services.approve_broadcast(pending(news_account, users["operator"], title="Morning"),
+    first = services.approve_broadcast(make_pending(news_account, by=users["operator"], title="Morning"),
                                        by=users["reviewer"], send_at=when)
-    second = pending(news_account, users["operator"], title="Evening")
+    second = make_pending(news_account, by=users["operator"], title="Evening")
     response = login("reviewer").post(
         transition_url(second, "approve"), {**send_time_fields(when + timedelta(hours=6)), "next": review_url(second)},
         follow=True,
@@ -326,9 +316,9 @@ def test_a_quota_refusal_is_a_message_not_a_500(login, users, news_account):
 
 
 def test_bulk_approve_and_reject_from_the_review_queue(login, users, service_account, news_account):
-    a = pending(service_account, users["operator"], title="One")
-    b = pending(service_account, users["operator"], title="Two")
-    c = pending(news_account, users["operator"], title="Three")
+    a = make_pending(service_account, by=users["operator"], title="One")
+    b = make_pending(service_account, by=users["operator"], title="Two")
+    c = make_pending(news_account, by=users["operator"], title="Three")
     client = login("reviewer")
     queue = reverse("admin:broadcasts_pendingbroadcast_changelist")
     page = client.post(queue, {"action": "approve_selected", "_selected_action": [a.pk, b.pk], "index": 0})
@@ -347,7 +337,7 @@ def test_bulk_approve_and_reject_from_the_review_queue(login, users, service_acc
 
 
 def test_bulk_action_reports_each_refusal(login, users, news_account):
-    own = pending(news_account, users["reviewer"], title="Mine")
+    own = make_pending(news_account, by=users["reviewer"], title="Mine")
     response = login("reviewer").post(
         reverse("admin:broadcasts_broadcast_changelist"),
         {"action": "approve_selected", "_selected_action": [own.pk], "apply": "1"}, follow=True,
@@ -359,7 +349,7 @@ def test_bulk_action_reports_each_refusal(login, users, news_account):
 
 
 def test_review_page_of_a_subscription_account_shows_the_folded_preview_and_quota(login, users, news_account):
-    b = pending(news_account, users["operator"], title="Evening edition", body="Top stories tonight.")
+    b = make_pending(news_account, by=users["operator"], title="Evening edition", body="Top stories tonight.")
     page = login("reviewer").get(review_url(b)).content.decode()
     assert 'id="bc-folder-entry"' in page and "Subscriptions" in page
     assert "Daily News: Evening edition" in page  # the folder's last line names the account
@@ -372,7 +362,7 @@ def test_review_page_of_a_subscription_account_shows_the_folded_preview_and_quot
 def test_review_page_of_a_service_account_shows_chat_entry_menu_findings(login, users, service_account):
     top = MenuItem.objects.create(account=service_account, name="Shop", kind="view", url="https://acme.example/shop")
     MenuItem.objects.create(account=service_account, parent=top, name="Coupons", kind="click", key="COUPONS")
-    b = pending(service_account, users["operator"], body="Click now to win a mug: https://bit.ly/x")
+    b = make_pending(service_account, by=users["operator"], body="Click now to win a mug: https://bit.ly/x")
     page = login("reviewer").get(review_url(b)).content.decode()
     assert 'id="bc-chat-entry"' in page and 'id="bc-folder-entry"' not in page
     assert 'id="bc-menu"' in page and "Shop" in page and "Coupons" in page
@@ -388,7 +378,7 @@ def test_review_page_of_a_targeted_api_send_is_not_counted_in_the_quota(login, u
     tag = Tag.objects.create(account=service_account, name="VIP")
     for f in service_account.followers.filter(subscribed=True)[:2]:
         f.tags.add(tag)
-    b = pending(service_account, users["operator"], channel="api", audience="tag", tag=tag)
+    b = make_pending(service_account, by=users["operator"], channel="api", audience="tag", tag=tag)
     page = login("reviewer").get(review_url(b)).content.decode()
     assert "Not counted in the account quota" in page and "(R3a)" in page
     assert "<strong>2</strong> subscribed followers" in page
@@ -473,7 +463,7 @@ def test_a_followers_inbox_is_listed_with_a_title_naming_them(admin_client, full
 
 
 def test_reviewer_pauses_and_resumes_a_sending_broadcast(login, users, service_account):
-    b = services.approve_broadcast(pending(service_account, users["operator"]), by=users["reviewer"])
+    b = services.approve_broadcast(make_pending(service_account, by=users["operator"]), by=users["reviewer"])
     b = services.dispatch_broadcast(b)
     assert b.status == Broadcast.Status.SENDING
     assert login("operator").post(transition_url(b, "pause")).status_code == 403
@@ -495,7 +485,7 @@ def test_reviewer_pauses_and_resumes_a_sending_broadcast(login, users, service_a
 
 
 def test_a_finished_broadcast_shows_its_totals_and_deliveries(admin_client, users, service_account):
-    b = services.approve_broadcast(pending(service_account, users["operator"]), by=users["reviewer"])
+    b = services.approve_broadcast(make_pending(service_account, by=users["operator"]), by=users["reviewer"])
     b = services.dispatch_broadcast(b)
     for batch_id in DeliveryBatch.objects.filter(broadcast=b).values_list("id", flat=True):
         services.deliver_batch(batch_id)
@@ -511,7 +501,7 @@ def test_a_finished_broadcast_shows_its_totals_and_deliveries(admin_client, user
 
 
 def test_findings_with_markup_and_braces_are_shown_escaped(admin_client, users, service_account):
-    b = pending(service_account, users["operator"], body="Click now to win {0} <b>mugs</b>!")
+    b = make_pending(service_account, by=users["operator"], body="Click now to win {0} <b>mugs</b>!")
     assert b.findings  # the "click now" flag rule matched
     for url in (change_url(b), review_url(b)):
         page = admin_client.get(url)
@@ -521,7 +511,7 @@ def test_findings_with_markup_and_braces_are_shown_escaped(admin_client, users, 
 
 
 def test_a_blocked_submission_is_rejected_with_the_rules_message(login, users, service_account):
-    b = draft(service_account, users["operator"], body="You are a lottery winner, send your bank details.")
+    b = make_draft(service_account, by=users["operator"], body="You are a lottery winner, send your bank details.")
     response = login("operator").post(transition_url(b, "submit"), {"next": change_url(b)}, follow=True)
     assert response.status_code == 200
     [message] = messages_of(response)
@@ -533,7 +523,7 @@ def test_a_blocked_submission_is_rejected_with_the_rules_message(login, users, s
 
 
 def test_the_author_is_told_on_the_review_page_that_another_reviewer_must_approve(login, users, service_account):
-    b = pending(service_account, users["reviewer"])
+    b = make_pending(service_account, by=users["reviewer"])
     page = login("reviewer").get(review_url(b)).content.decode()
     assert "You wrote this broadcast: another reviewer must approve it (four eyes)." in page
     assert "You wrote this broadcast" not in login("reviewer2").get(review_url(b)).content.decode()

@@ -7,9 +7,9 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import MenuItem, OfficialAccount
-from broadcasts import services
 from broadcasts.models import Broadcast
 from tests.browser import chromium_page
+from tests.factories import make_account, make_followers, make_pending, make_user
 
 PASSWORD = "pw-Secret-123"
 
@@ -25,18 +25,12 @@ def log_in(page, live_server, username):
     expect(page.locator("#user-tools")).to_contain_text(username)
 
 
-def submitted(account, by, **fields) -> Broadcast:
-    values = {"title": "Autumn menu", "message_type": "text", "body": "Our autumn menu is here."}
-    values.update(fields)
-    return services.submit_broadcast(services.create_broadcast(account, by=by, **values), by=by)
-
-
-def test_reviewer_approves_from_the_review_queue(live_server, make_user, make_account, make_followers):
+def test_reviewer_approves_from_the_review_queue(live_server):
     operator = make_user("olga", role="operator", password=PASSWORD)
     make_user("rita", role="reviewer", password=PASSWORD)
     account = make_account(name="Acme Coffee", kind=OfficialAccount.Kind.SERVICE)
     make_followers(account, 3)
-    b = submitted(account, operator, title="Pumpkin latte is back")
+    b = make_pending(account, by=operator, title="Pumpkin latte is back")
 
     with chromium_page(height=1000) as page:
         log_in(page, live_server, "rita")
@@ -54,7 +48,7 @@ def test_reviewer_approves_from_the_review_queue(live_server, make_user, make_ac
     assert b.status == Broadcast.Status.APPROVED and b.reviewed_by.username == "rita"
 
 
-def test_review_page_screenshots_for_both_account_kinds(live_server, make_user, make_account, make_followers):
+def test_review_page_screenshots_for_both_account_kinds(live_server):
     operator = make_user("olga", role="operator", password=PASSWORD)
     make_user("rita", role="reviewer", password=PASSWORD)
     news = make_account(name="Daily News", kind=OfficialAccount.Kind.SUBSCRIPTION)
@@ -65,12 +59,12 @@ def test_review_page_screenshots_for_both_account_kinds(live_server, make_user, 
     MenuItem.objects.create(account=shop, parent=top, name="Seasonal", kind="click", key="SEASONAL")
     MenuItem.objects.create(account=shop, name="Order", kind="view", url="https://acme.example/order")
     MenuItem.objects.create(account=shop, name="Me", kind="click", key="ME")
-    folded = submitted(news, operator, title="Evening edition: the harbour bridge reopens",
-                       body="Top stories tonight, with photos from the opening.",
-                       scheduled_at=timezone.now() + timedelta(days=1))
-    article = submitted(shop, operator, title="Pumpkin latte is back", message_type="article",
-                        url="https://acme.example/p/pumpkin", cover_url="https://cdn.acme.example/pumpkin.jpg",
-                        body="Share now to win a free mug! Details at https://bit.ly/acme-mug")
+    folded = make_pending(news, by=operator, title="Evening edition: the harbour bridge reopens",
+                          body="Top stories tonight, with photos from the opening.",
+                          scheduled_at=timezone.now() + timedelta(days=1))
+    article = make_pending(shop, by=operator, title="Pumpkin latte is back", message_type="article",
+                           url="https://acme.example/p/pumpkin", cover_url="https://cdn.acme.example/pumpkin.jpg",
+                           body="Share now to win a free mug! Details at https://bit.ly/acme-mug")
 
     with chromium_page(height=1000) as page:
         log_in(page, live_server, "rita")

@@ -8,11 +8,11 @@ from django.db import connection
 from broadcasts import services
 from broadcasts.exceptions import BroadcastError
 from broadcasts.models import Broadcast, QuotaReservation
-from tests import factories_broadcasts as f
+from tests.factories import local, make_account, make_approved, make_pending, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-SEND_AT = f.local(2031, 5, 10, 12, 0)  # one calendar month window: 4 slots for a service account
+SEND_AT = local(2031, 5, 10, 12, 0)  # one calendar month window: 4 slots for a service account
 THREADS = 8
 
 
@@ -43,12 +43,12 @@ def approve_all_at_once(broadcasts, reviewers):
 
 @pytest.mark.parametrize(("already_used", "expected_approved"), [(0, 4), (2, 2)])
 def test_eight_concurrent_approvals_take_exactly_the_free_slots(already_used, expected_approved):
-    author = f.user("olga")
-    reviewers = [f.user(f"reviewer{i}") for i in range(THREADS)]
-    acc = f.account(name="Acme")
+    author = make_user("olga")
+    reviewers = [make_user(f"reviewer{i}") for i in range(THREADS)]
+    acc = make_account(name="Acme")
     for _ in range(already_used):
-        f.approved(acc, by=author, reviewer=reviewers[0], send_at=SEND_AT)
-    broadcasts = [f.pending(acc, by=author) for _ in range(THREADS)]
+        make_approved(acc, by=author, reviewer=reviewers[0], send_at=SEND_AT)
+    broadcasts = [make_pending(acc, by=author) for _ in range(THREADS)]
 
     outcomes = approve_all_at_once(broadcasts, reviewers)
 

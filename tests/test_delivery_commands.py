@@ -12,7 +12,7 @@ from accounts.models import Follower
 from accounts.services import suspend_account
 from broadcasts import services
 from broadcasts.models import Broadcast
-from tests import factories_delivery as f
+from tests.factories import deliver_all, make_account, make_approved, make_dispatched, make_followers, make_people
 
 pytestmark = pytest.mark.django_db
 
@@ -27,13 +27,13 @@ def test_send_broadcast_names_what_it_cannot_send():
     with pytest.raises(CommandError, match=r"Broadcast #999999 does not exist\."):
         run("send_broadcast", "999999")
 
-    acc = f.account()
-    author, _ = f.people()
+    acc = make_account()
+    author, _ = make_people()
     draft = services.create_broadcast(acc, by=author, title="Draft", message_type="text", body="hi")
     with pytest.raises(CommandError, match=r"is draft; only approved broadcasts can be sent"):
         run("send_broadcast", str(draft.pk))
 
-    later = f.approved(acc, send_at=timezone.now() + timedelta(days=1))
+    later = make_approved(acc, send_at=timezone.now() + timedelta(days=1))
     with pytest.raises(CommandError, match=r"is scheduled for later; pass --now to send it now"):
         run("send_broadcast", str(later.pk))
     later.refresh_from_db()
@@ -41,9 +41,9 @@ def test_send_broadcast_names_what_it_cannot_send():
 
 
 def test_send_broadcast_reports_a_broadcast_that_may_no_longer_be_sent():
-    acc = f.account(name="Acme")
-    f.followers(acc, 3)
-    b = f.approved(acc, send_at=timezone.now() + timedelta(hours=1))
+    acc = make_account(name="Acme")
+    make_followers(acc, 3)
+    b = make_approved(acc, send_at=timezone.now() + timedelta(hours=1))
     suspend_account(acc, by=None, until=None, reason="spam complaints")
 
     with pytest.raises(CommandError, match=r"suspended") as refused:
@@ -52,9 +52,9 @@ def test_send_broadcast_reports_a_broadcast_that_may_no_longer_be_sent():
 
 
 def test_send_broadcast_warns_when_nothing_moves_and_stops_at_its_timeout():
-    acc = f.account()
-    f.followers(acc, 3)
-    b = f.approved(acc)
+    acc = make_account()
+    make_followers(acc, 3)
+    b = make_approved(acc)
     out, err = io.StringIO(), io.StringIO()
     # No worker runs in this test (and its tasks are never queued): nothing moves.
     with pytest.raises(CommandError, match=r"Stopped waiting after 0.6 s with 0 of 3 followers done"):
@@ -67,11 +67,11 @@ def test_send_broadcast_warns_when_nothing_moves_and_stops_at_its_timeout():
 
 
 def test_broadcast_status_shows_counters_timings_and_rate():
-    acc = f.account(name="Acme")
-    fans = f.followers(acc, 5)
+    acc = make_account(name="Acme")
+    fans = make_followers(acc, 5)
     Follower.objects.filter(pk=fans[0].pk).update(subscribed=False)
-    b = f.dispatched(acc, title="Autumn menu")
-    f.deliver_all(b)
+    b = make_dispatched(acc, title="Autumn menu")
+    deliver_all(b)
 
     out, _ = run("broadcast_status", str(b.pk))
 
@@ -84,9 +84,9 @@ def test_broadcast_status_shows_counters_timings_and_rate():
 
 
 def test_dispatch_broadcasts_runs_the_dispatch_once():
-    acc = f.account()
-    f.followers(acc, 2)
-    b = f.approved(acc)
+    acc = make_account()
+    make_followers(acc, 2)
+    b = make_approved(acc)
     out, _ = run("dispatch_broadcasts")
     assert out.strip() == "Dispatched 1 broadcast."
     b.refresh_from_db()

@@ -12,7 +12,17 @@ from broadcasts.backends import locmem
 from broadcasts.exceptions import InvalidState
 from broadcasts.models import Broadcast, Delivery, DeliveryBatch, FollowerQuotaUsage, QuotaReservation
 from broadcasts.windows import window_for
-from tests import factories_delivery as f
+from tests.factories import (
+    batch_ids,
+    deliver_all,
+    inbox_of,
+    make_account,
+    make_approved,
+    make_dispatched,
+    make_followers,
+    make_tag,
+    statuses,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -33,10 +43,10 @@ def verbs(b):
 
 
 def test_dispatch_snapshots_the_audience_in_batches_of_consecutive_follower_ids():
-    acc = f.account()
-    fans = f.followers(acc, 25)
+    acc = make_account()
+    fans = make_followers(acc, 25)
     Follower.objects.filter(pk__in=[fans[3].pk, fans[4].pk, fans[20].pk]).update(subscribed=False)
-    b = f.approved(acc)
+    b = make_approved(acc)
 
     assert services.dispatch_due_broadcasts(now=timezone.now() + timedelta(seconds=1)) == 1
 
@@ -55,22 +65,22 @@ def test_dispatch_snapshots_the_audience_in_batches_of_consecutive_follower_ids(
 
 
 def test_a_follower_list_broadcast_reaches_the_listed_followers_still_subscribed():
-    acc = f.account(certified=True)
-    fans = f.followers(acc, 30)
+    acc = make_account(certified=True)
+    fans = make_followers(acc, 30)
     listed = fans[2:27:2]  # 13 followers across the id range
     Follower.objects.filter(pk=listed[0].pk).update(subscribed=False)
-    b = f.dispatched(acc, channel="api", audience="followers", recipients=listed)
+    b = make_dispatched(acc, channel="api", audience="followers", recipients=listed)
 
-    f.deliver_all(b)
+    deliver_all(b)
 
     assert (b.status, b.total_count, b.sent_count, b.batch_count) == (Broadcast.Status.SENT, 12, 12, 2)
-    assert sorted(f.statuses(b)) == [x.pk for x in listed[1:]]
+    assert sorted(statuses(b)) == [x.pk for x in listed[1:]]
 
 
 def test_a_broadcast_scheduled_later_is_not_dispatched_yet():
-    acc = f.account()
-    f.followers(acc, 3)
-    b = f.approved(acc, send_at=timezone.now() + timedelta(hours=2))
+    acc = make_account()
+    make_followers(acc, 3)
+    b = make_approved(acc, send_at=timezone.now() + timedelta(hours=2))
 
     assert services.dispatch_due_broadcasts() == 0
     assert services.dispatch_due_broadcasts(now=timezone.now() + timedelta(hours=2, seconds=1)) == 1
@@ -79,9 +89,9 @@ def test_a_broadcast_scheduled_later_is_not_dispatched_yet():
 
 
 def test_an_account_suspended_after_approval_fails_the_broadcast_and_releases_its_slot():
-    acc = f.account(name="Acme")
-    f.followers(acc, 5)
-    b = f.approved(acc, send_at=timezone.now() + timedelta(minutes=5))
+    acc = make_account(name="Acme")
+    make_followers(acc, 5)
+    b = make_approved(acc, send_at=timezone.now() + timedelta(minutes=5))
     assert QuotaReservation.objects.filter(broadcast=b).exists()
     suspend_account(acc, by=None, until=timezone.now() + timedelta(days=3), reason="junk mail")
 
@@ -98,10 +108,10 @@ def test_an_account_suspended_after_approval_fails_the_broadcast_and_releases_it
 
 
 def test_a_tag_broadcast_whose_certification_was_revoked_before_sending_fails():
-    acc = f.account(certified=True)
-    fans = f.followers(acc, 4)
-    vip = f.tag(acc, "vip", fans[:2])
-    b = f.approved(acc, channel="api", audience="tag", tag=vip, send_at=timezone.now() + timedelta(minutes=5))
+    acc = make_account(certified=True)
+    fans = make_followers(acc, 4)
+    vip = make_tag(acc, "vip", fans[:2])
+    b = make_approved(acc, channel="api", audience="tag", tag=vip, send_at=timezone.now() + timedelta(minutes=5))
     revoke_certification(acc.certifications.get(status=Certification.Status.APPROVED), by=None, reason="fraud")
 
     services.dispatch_due_broadcasts(now=timezone.now() + timedelta(minutes=6))
@@ -113,8 +123,8 @@ def test_a_tag_broadcast_whose_certification_was_revoked_before_sending_fails():
 
 
 def test_dispatch_broadcast_refuses_what_is_not_approved():
-    acc = f.account()
-    b = f.approved(acc, send_at=timezone.now() + timedelta(days=1))
+    acc = make_account()
+    b = make_approved(acc, send_at=timezone.now() + timedelta(days=1))
     with pytest.raises(InvalidState) as refused:
         services.dispatch_broadcast(b)
     assert "scheduled for" in str(refused.value)
@@ -128,49 +138,49 @@ def test_dispatch_broadcast_refuses_what_is_not_approved():
 
 
 def test_a_subscription_broadcast_reaches_every_follower_folded():
-    acc = f.account(SUBSCRIPTION)
-    fans = f.followers(acc, 23)
-    b = f.dispatched(acc)
+    acc = make_account(kind=SUBSCRIPTION)
+    fans = make_followers(acc, 23)
+    b = make_dispatched(acc)
 
-    assert f.deliver_all(b) == ["delivered"] * 3
+    assert deliver_all(b) == ["delivered"] * 3
 
     assert b.status == Broadcast.Status.SENT
     assert (b.total_count, b.sent_count, b.filtered_count, b.error_count) == (23, 23, 0, 0)
     assert (b.batches_done, b.batch_count) == (3, 3)
     assert b.finished_at >= b.started_at
-    assert f.inbox_of(b) == {x.pk: True for x in fans}
-    assert set(f.statuses(b).values()) == {"sent"}
+    assert inbox_of(b) == {x.pk: True for x in fans}
+    assert set(statuses(b).values()) == {"sent"}
     # Subscription accounts have no follower cap: no counters.
     assert not FollowerQuotaUsage.objects.filter(follower__account=acc).exists()
     assert verbs(b)[-1] == ("sent", None)
 
 
 def test_a_service_broadcast_shows_in_the_chat_list_and_counts_against_the_cap():
-    acc = f.account()
-    fans = f.followers(acc, 4)
-    b = f.dispatched(acc)
-    f.deliver_all(b)
-    assert f.inbox_of(b) == {x.pk: False for x in fans}
+    acc = make_account()
+    fans = make_followers(acc, 4)
+    b = make_dispatched(acc)
+    deliver_all(b)
+    assert inbox_of(b) == {x.pk: False for x in fans}
     assert set(FollowerQuotaUsage.objects.filter(follower__account=acc).values_list("count", flat=True)) == {1}
 
 
 def test_followers_who_unsubscribe_before_their_batch_are_dropped_from_the_total():
-    acc = f.account()
-    fans = f.followers(acc, 12)
-    b = f.dispatched(acc)
+    acc = make_account()
+    fans = make_followers(acc, 12)
+    b = make_dispatched(acc)
     Follower.objects.filter(pk__in=[fans[0].pk, fans[11].pk]).update(subscribed=False)
 
-    f.deliver_all(b)
+    deliver_all(b)
 
     assert (b.status, b.total_count, b.sent_count) == (Broadcast.Status.SENT, 10, 10)
-    assert fans[0].pk not in f.statuses(b) and fans[11].pk not in f.statuses(b)
+    assert fans[0].pk not in statuses(b) and fans[11].pk not in statuses(b)
 
 
 def test_a_batch_delivered_twice_is_delivered_once():
-    acc = f.account()
-    f.followers(acc, 8)
-    b = f.dispatched(acc)
-    (batch_id,) = f.batch_ids(b)
+    acc = make_account()
+    make_followers(acc, 8)
+    b = make_dispatched(acc)
+    (batch_id,) = batch_ids(b)
 
     assert services.deliver_batch(batch_id) == "delivered"
     assert services.deliver_batch(batch_id) == "duplicate"
@@ -183,17 +193,17 @@ def test_a_batch_delivered_twice_is_delivered_once():
 
 def test_the_batch_hot_path_runs_the_same_queries_whatever_its_size(django_assert_max_num_queries, settings):
     settings.BROADCAST_BATCH_SIZE = 500
-    small, large = f.account(), f.account()
-    f.followers(small, 3)
-    f.followers(large, 400)
-    b_small, b_large = f.dispatched(small), f.dispatched(large)
+    small, large = make_account(), make_account()
+    make_followers(small, 3)
+    make_followers(large, 400)
+    b_small, b_large = make_dispatched(small), make_dispatched(large)
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as few:
-        services.deliver_batch(f.batch_ids(b_small)[0])
+        services.deliver_batch(batch_ids(b_small)[0])
     with django_assert_max_num_queries(len(few)):
-        services.deliver_batch(f.batch_ids(b_large)[0])
+        services.deliver_batch(batch_ids(b_large)[0])
     b_large.refresh_from_db()
     assert b_large.sent_count == 400
 
@@ -202,39 +212,39 @@ def test_the_batch_hot_path_runs_the_same_queries_whatever_its_size(django_asser
 
 
 def test_a_follower_in_several_targeted_audiences_gets_four_a_month_and_the_fifth_is_filtered():
-    acc = f.account(certified=True)
-    fans = f.followers(acc, 6)
+    acc = make_account(certified=True)
+    fans = make_followers(acc, 6)
     star = fans[0]  # in every audience
-    tags = [f.tag(acc, f"t{i}", [star, fans[i + 1]]) for i in range(5)]
+    tags = [make_tag(acc, f"t{i}", [star, fans[i + 1]]) for i in range(5)]
     month = window_for("month", timezone.now() + timedelta(days=1))  # a whole calendar month ahead of us
     sends = [
-        f.approved(acc, channel="api", audience="tag", tag=t, send_at=month.end + timedelta(days=1, hours=i))
+        make_approved(acc, channel="api", audience="tag", tag=t, send_at=month.end + timedelta(days=1, hours=i))
         for i, t in enumerate(tags)
     ]
     for b in sends:
         services.dispatch_due_broadcasts(now=b.scheduled_at + timedelta(seconds=1))
         b.refresh_from_db()
-        f.deliver_all(b)
+        deliver_all(b)
 
-    assert [f.statuses(b)[star.pk] for b in sends] == ["sent"] * 4 + ["filtered"]
+    assert [statuses(b)[star.pk] for b in sends] == ["sent"] * 4 + ["filtered"]
     last = sends[-1]
     assert (last.status, last.sent_count, last.filtered_count, last.total_count) == (Broadcast.Status.SENT, 1, 1, 2)
-    assert star.pk not in f.inbox_of(last)
+    assert star.pk not in inbox_of(last)
     # The next calendar month in Asia/Shanghai (00:01 local on the 1st) resets the cap.
-    next_month = f.approved(acc, channel="api", audience="tag", tag=tags[0],
-                            send_at=window_for("month", last.scheduled_at).end + timedelta(minutes=1))
+    next_month = make_approved(acc, channel="api", audience="tag", tag=tags[0],
+                               send_at=window_for("month", last.scheduled_at).end + timedelta(minutes=1))
     services.dispatch_due_broadcasts(now=next_month.scheduled_at + timedelta(seconds=1))
     next_month.refresh_from_db()
-    f.deliver_all(next_month)
-    assert f.statuses(next_month)[star.pk] == "sent"
+    deliver_all(next_month)
+    assert statuses(next_month)[star.pk] == "sent"
 
 
 def test_a_failed_delivery_does_not_use_up_a_cap_slot(settings):
-    settings.BROADCAST_DELIVERY_BACKEND = "tests.factories_delivery.HalfFailingBackend"
-    acc = f.account()
-    fans = f.followers(acc, 6)
-    b = f.dispatched(acc)
-    f.deliver_all(b)
+    settings.BROADCAST_DELIVERY_BACKEND = "tests.backends.HalfFailingBackend"
+    acc = make_account()
+    fans = make_followers(acc, 6)
+    b = make_dispatched(acc)
+    deliver_all(b)
 
     assert b.status == Broadcast.Status.PARTIALLY_SENT
     assert (b.sent_count, b.error_count, b.total_count) == (3, 3, 6)
@@ -245,12 +255,12 @@ def test_a_failed_delivery_does_not_use_up_a_cap_slot(settings):
 
 
 def test_a_broadcast_where_every_delivery_failed_is_failed_with_the_reason(settings):
-    settings.BROADCAST_DELIVERY_BACKEND = "tests.factories_delivery.HalfFailingBackend"
-    acc = f.account()
-    fans = f.followers(acc, 4)
+    settings.BROADCAST_DELIVERY_BACKEND = "tests.backends.HalfFailingBackend"
+    acc = make_account()
+    fans = make_followers(acc, 4)
     Follower.objects.filter(pk__in=[x.pk for x in fans if x.pk % 2 == 0]).update(subscribed=False)
-    b = f.dispatched(acc)
-    f.deliver_all(b)
+    b = make_dispatched(acc)
+    deliver_all(b)
     assert (b.status, b.sent_count, b.error_count) == (Broadcast.Status.FAILED, 0, 2)
     assert "Recipient blocked the account." in b.failure_reason
 
@@ -259,10 +269,10 @@ def test_a_broadcast_where_every_delivery_failed_is_failed_with_the_reason(setti
 
 
 def test_pause_holds_the_remaining_batches_and_resume_sends_them(django_capture_on_commit_callbacks):
-    acc = f.account()
-    f.followers(acc, 25)
-    b = f.dispatched(acc)
-    first, second, third = f.batch_ids(b)
+    acc = make_account()
+    make_followers(acc, 25)
+    b = make_dispatched(acc)
+    first, second, third = batch_ids(b)
     assert services.deliver_batch(first) == "delivered"
 
     paused = services.pause_broadcast(b, by=None)
@@ -285,10 +295,10 @@ def test_pause_holds_the_remaining_batches_and_resume_sends_them(django_capture_
 
 
 def test_cancel_while_sending_sends_no_further_batch_and_stays_cancelled():
-    acc = f.account()
-    f.followers(acc, 25)
-    b = f.dispatched(acc)
-    first, second, third = f.batch_ids(b)
+    acc = make_account()
+    make_followers(acc, 25)
+    b = make_dispatched(acc)
+    first, second, third = batch_ids(b)
     services.deliver_batch(first)
 
     services.cancel_broadcast(b, by=None)
@@ -303,9 +313,9 @@ def test_cancel_while_sending_sends_no_further_batch_and_stays_cancelled():
 
 
 def test_resume_refuses_a_broadcast_that_is_not_paused():
-    acc = f.account()
-    f.followers(acc, 2)
-    b = f.dispatched(acc)
+    acc = make_account()
+    make_followers(acc, 2)
+    b = make_dispatched(acc)
     with pytest.raises(InvalidState) as refused:
         services.resume_broadcast(b, by=None)
     assert "Only a paused broadcast" in str(refused.value)
@@ -316,10 +326,10 @@ def test_resume_refuses_a_broadcast_that_is_not_paused():
 
 def test_requeue_picks_started_batches_with_an_old_heartbeat(settings):
     settings.BROADCAST_BATCH_STALE_SECONDS = 60
-    acc = f.account()
-    f.followers(acc, 30)
-    b = f.dispatched(acc)
-    first, second, third = f.batch_ids(b)
+    acc = make_account()
+    make_followers(acc, 30)
+    b = make_dispatched(acc)
+    first, second, third = batch_ids(b)
     services.deliver_batch(first)
     # A worker started the second batch and died: its heartbeat is committed, its work is not.
     DeliveryBatch.objects.filter(pk=second).update(attempts=1, heartbeat=timezone.now())
@@ -335,15 +345,15 @@ def test_requeue_picks_started_batches_with_an_old_heartbeat(settings):
 
 
 def test_requeue_leaves_paused_broadcasts_alone_and_closes_cancelled_ones_at_once():
-    acc = f.account()
-    f.followers(acc, 15)
-    paused = f.dispatched(acc)
+    acc = make_account()
+    make_followers(acc, 15)
+    paused = make_dispatched(acc)
     services.pause_broadcast(paused, by=None)
     assert services.requeue_stale_batches(now=timezone.now() + timedelta(hours=1)) == 0
 
-    other = f.account()
-    f.followers(other, 15)
-    cancelled = f.dispatched(other)
+    other = make_account()
+    make_followers(other, 15)
+    cancelled = make_dispatched(other)
     services.cancel_broadcast(cancelled, by=None)
     assert services.requeue_stale_batches() == 2
 
@@ -354,10 +364,10 @@ def test_requeue_leaves_paused_broadcasts_alone_and_closes_cancelled_ones_at_onc
 def test_the_locmem_backend_gets_each_batch_with_its_sent_followers(settings):
     settings.BROADCAST_DELIVERY_BACKEND = "broadcasts.backends.locmem.LocmemBackend"
     locmem.outbox.clear()
-    acc = f.account(SUBSCRIPTION)
-    fans = f.followers(acc, 12)
-    b = f.dispatched(acc, title="Autumn menu")
-    f.deliver_all(b)
+    acc = make_account(kind=SUBSCRIPTION)
+    fans = make_followers(acc, 12)
+    b = make_dispatched(acc, title="Autumn menu")
+    deliver_all(b)
     assert [len(x.follower_ids) for x in locmem.outbox] == [10, 2]
     assert sorted(i for x in locmem.outbox for i in x.follower_ids) == [x.pk for x in fans]
     assert {(x.broadcast_id, x.folded, x.app_id, x.message["title"]) for x in locmem.outbox} == {

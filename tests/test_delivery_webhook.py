@@ -8,8 +8,9 @@ import pytest
 from broadcasts import lifecycle, services
 from broadcasts.exceptions import SenderUnavailable
 from broadcasts.models import Broadcast, Delivery, DeliveryBatch, FollowerQuotaUsage
-from tests import factories_delivery as f
 from tests.conftest import wait_for
+from tests.factories import batch_ids, deliver_all, make_account, make_approved, make_dispatched, make_followers
+from tests.gateway import Gateway
 
 pytestmark = pytest.mark.django_db
 
@@ -23,12 +24,12 @@ def webhook(settings):
 
 
 def test_each_batch_is_posted_as_signed_json(settings):
-    acc = f.account()
-    fans = f.followers(acc, 12)
-    b = f.dispatched(acc, title="Autumn menu", body="Chestnut soup is back.")
-    with f.Gateway([(200, "ok")]) as gateway:
+    acc = make_account()
+    fans = make_followers(acc, 12)
+    b = make_dispatched(acc, title="Autumn menu", body="Chestnut soup is back.")
+    with Gateway([(200, "ok")]) as gateway:
         settings.BROADCAST_WEBHOOK_URL = gateway.url
-        assert f.deliver_all(b) == ["delivered", "delivered"]
+        assert deliver_all(b) == ["delivered", "delivered"]
 
     assert b.status == Broadcast.Status.SENT and b.sent_count == 12
     first = gateway.requests[0]
@@ -43,12 +44,12 @@ def test_each_batch_is_posted_as_signed_json(settings):
 
 
 def test_a_4xx_fails_the_batch_followers_with_the_gateway_answer_kept(settings):
-    acc = f.account()
-    f.followers(acc, 3)
-    b = f.dispatched(acc)
-    with f.Gateway([(400, "unknown app_id")]) as gateway:
+    acc = make_account()
+    make_followers(acc, 3)
+    b = make_dispatched(acc)
+    with Gateway([(400, "unknown app_id")]) as gateway:
         settings.BROADCAST_WEBHOOK_URL = gateway.url
-        f.deliver_all(b)
+        deliver_all(b)
 
     assert (b.status, b.sent_count, b.error_count) == (Broadcast.Status.FAILED, 0, 3)
     errors = set(Delivery.objects.filter(broadcast=b).values_list("status", "error"))
@@ -59,11 +60,11 @@ def test_a_4xx_fails_the_batch_followers_with_the_gateway_answer_kept(settings):
 
 
 def test_a_5xx_is_retried_with_the_same_followers_and_the_cap_counted_once(settings):
-    acc = f.account()
-    f.followers(acc, 4)
-    b = f.dispatched(acc)
-    (batch_id,) = f.batch_ids(b)
-    with f.Gateway([(503, "busy"), (200, "ok")]) as gateway:
+    acc = make_account()
+    make_followers(acc, 4)
+    b = make_dispatched(acc)
+    (batch_id,) = batch_ids(b)
+    with Gateway([(503, "busy"), (200, "ok")]) as gateway:
         settings.BROADCAST_WEBHOOK_URL = gateway.url
         with pytest.raises(SenderUnavailable) as transient:
             services.deliver_batch(batch_id)
@@ -80,11 +81,11 @@ def test_a_5xx_is_retried_with_the_same_followers_and_the_cap_counted_once(setti
 
 
 def test_after_the_last_retry_the_followers_fail_with_the_error_kept(settings):
-    acc = f.account()
-    f.followers(acc, 2)
-    b = f.dispatched(acc)
-    (batch_id,) = f.batch_ids(b)
-    with f.Gateway([(502, "bad gateway")]) as gateway:
+    acc = make_account()
+    make_followers(acc, 2)
+    b = make_dispatched(acc)
+    (batch_id,) = batch_ids(b)
+    with Gateway([(502, "bad gateway")]) as gateway:
         settings.BROADCAST_WEBHOOK_URL = gateway.url
         with pytest.raises(SenderUnavailable):
             services.deliver_batch(batch_id)
@@ -99,14 +100,14 @@ def test_after_the_last_retry_the_followers_fail_with_the_error_kept(settings):
 
 
 def test_an_unreachable_gateway_is_a_transient_error(settings):
-    acc = f.account()
-    f.followers(acc, 2)
-    b = f.dispatched(acc)
-    with f.Gateway() as gateway:
+    acc = make_account()
+    make_followers(acc, 2)
+    b = make_dispatched(acc)
+    with Gateway() as gateway:
         url = gateway.url
     settings.BROADCAST_WEBHOOK_URL = url  # the server is gone: connection refused
     with pytest.raises(SenderUnavailable) as transient:
-        services.deliver_batch(f.batch_ids(b)[0])
+        services.deliver_batch(batch_ids(b)[0])
     assert "unreachable" in str(transient.value)
 
 
@@ -125,7 +126,7 @@ def flaky_gateway():
             return 503, "maintenance"
         return (500, "oops") if seen[broadcast_id] == 1 else (200, "ok")
 
-    with f.Gateway(answer) as gateway:
+    with Gateway(answer) as gateway:
         gateway.down = set()
         yield gateway
 
@@ -144,10 +145,10 @@ def celery_worker_env(flaky_gateway):
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_worker_retries_transient_errors_and_gives_up_after_the_last_retry(flaky_gateway, celery_worker_process):
-    recovers, down = f.account(), f.account()
-    f.followers(recovers, 3)
-    f.followers(down, 2)
-    b_ok, b_down = f.approved(recovers), f.approved(down)
+    recovers, down = make_account(), make_account()
+    make_followers(recovers, 3)
+    make_followers(down, 2)
+    b_ok, b_down = make_approved(recovers), make_approved(down)
     flaky_gateway.down.add(b_down.pk)
 
     services.dispatch_due_broadcasts()

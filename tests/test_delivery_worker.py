@@ -21,13 +21,13 @@ from broadcasts import lifecycle, services
 from broadcasts.models import Broadcast, Delivery, DeliveryBatch, InboxMessage
 from broadcasts.tasks import deliver_batch_task, dispatch_due_broadcasts_task, requeue_stale_batches_task
 from broadcasts.windows import window_for
-from tests import factories_delivery as f
 from tests.conftest import ROOT, wait_for
+from tests.factories import make_account, make_approved, make_followers, make_tag
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 SUBSCRIPTION = OfficialAccount.Kind.SUBSCRIPTION
-SLOW = "tests.factories_delivery.SlowInboxBackend"
+SLOW = "tests.backends.SlowInboxBackend"
 
 
 @pytest.fixture
@@ -71,9 +71,9 @@ def beat_process():
 
 
 def test_beat_dispatches_an_approved_broadcast_and_the_worker_delivers_it(celery_worker_process):
-    acc = f.account(SUBSCRIPTION)
-    fans = f.followers(acc, 30)
-    b = f.approved(acc)
+    acc = make_account(kind=SUBSCRIPTION)
+    fans = make_followers(acc, 30)
+    b = make_approved(acc)
     # As if beat had been running for a while: the seeded dispatch task is due at once.
     PeriodicTask.objects.filter(task="broadcasts.tasks.dispatch_due_broadcasts_task").update(
         last_run_at=timezone.now() - timedelta(minutes=5)
@@ -92,11 +92,11 @@ def test_beat_dispatches_an_approved_broadcast_and_the_worker_delivers_it(celery
 
 
 def test_the_monthly_cap_holds_when_the_worker_delivers_five_targeted_broadcasts_at_once(celery_worker_process):
-    acc = f.account(certified=True)
-    fans = f.followers(acc, 6)
+    acc = make_account(certified=True)
+    fans = make_followers(acc, 6)
     star = fans[0]
     sends = [
-        f.approved(acc, channel="api", audience="tag", tag=f.tag(acc, f"t{i}", [star, fans[i + 1]]))
+        make_approved(acc, channel="api", audience="tag", tag=make_tag(acc, f"t{i}", [star, fans[i + 1]]))
         for i in range(5)
     ]
 
@@ -109,17 +109,17 @@ def test_the_monthly_cap_holds_when_the_worker_delivers_five_targeted_broadcasts
     assert sum(b.sent_count for b in sends) == 4 + 5 and sum(b.filtered_count for b in sends) == 1
     assert InboxMessage.objects.filter(follower=star).count() == 4
     # The next calendar month resets it.
-    later = f.approved(acc, channel="api", audience="tag", tag=sends[0].tag,
-                       send_at=window_for("month", timezone.now()).end + timedelta(minutes=1))
+    later = make_approved(acc, channel="api", audience="tag", tag=sends[0].tag,
+                          send_at=window_for("month", timezone.now()).end + timedelta(minutes=1))
     services.dispatch_due_broadcasts(now=later.scheduled_at + timedelta(seconds=1))
     wait_for(lambda: finished(later), timeout=30, what="next month's broadcast")
     assert Delivery.objects.get(broadcast=later, follower=star).status == "sent"
 
 
 def test_duplicated_tasks_and_concurrent_dispatches_deliver_once(celery_worker_process):
-    accounts = [f.account(SUBSCRIPTION) for _ in range(3)]
-    audiences = [f.followers(acc, 20) for acc in accounts]
-    sends = [f.approved(acc) for acc in accounts]
+    accounts = [make_account(kind=SUBSCRIPTION) for _ in range(3)]
+    audiences = [make_followers(acc, 20) for acc in accounts]
+    sends = [make_approved(acc) for acc in accounts]
     results, errors = [], []
 
     def dispatch():
@@ -154,9 +154,9 @@ def test_duplicated_tasks_and_concurrent_dispatches_deliver_once(celery_worker_p
       "BROADCAST_BATCH_STALE_SECONDS": "3"}],
 )
 def test_a_worker_killed_mid_broadcast_leaves_nothing_lost_or_doubled(celery_worker_process):
-    acc = f.account()
-    fans = f.followers(acc, 70)  # 10 batches of 7, 0.4 s each
-    b = f.approved(acc)
+    acc = make_account()
+    fans = make_followers(acc, 70)  # 10 batches of 7, 0.4 s each
+    b = make_approved(acc)
     services.dispatch_broadcast(b)
     wait_for(lambda: status_of(b) and b.batches_done >= 3, timeout=30, what="three batches delivered")
     # Kill inside a batch, not in the gap between two: wait until one is started and not done
@@ -185,10 +185,10 @@ def test_a_worker_killed_mid_broadcast_leaves_nothing_lost_or_doubled(celery_wor
     [{"BROADCAST_BATCH_SIZE": "7", "BROADCAST_DELIVERY_BACKEND": SLOW, "BROADCAST_TEST_BATCH_DELAY": "0.3"}],
 )
 def test_pause_resume_and_cancel_take_effect_between_batches(celery_worker_process):
-    acc, other = f.account(), f.account()
-    fans = f.followers(acc, 70)
-    f.followers(other, 70)
-    b = f.approved(acc)
+    acc, other = make_account(), make_account()
+    fans = make_followers(acc, 70)
+    make_followers(other, 70)
+    b = make_approved(acc)
     services.dispatch_broadcast(b)
     wait_for(lambda: status_of(b) and b.batches_done >= 2, timeout=30, what="two batches delivered")
 
@@ -203,7 +203,7 @@ def test_pause_resume_and_cancel_take_effect_between_batches(celery_worker_proce
     assert b.status == Broadcast.Status.SENT
     assert_delivered_exactly_once(b, fans)
 
-    c = f.approved(other)
+    c = make_approved(other)
     services.dispatch_broadcast(c)
     wait_for(lambda: status_of(c) and c.batches_done >= 2, timeout=30, what="two batches delivered")
     services.cancel_broadcast(c, by=None)
@@ -214,9 +214,9 @@ def test_pause_resume_and_cancel_take_effect_between_batches(celery_worker_proce
 
 
 def test_send_broadcast_dispatches_now_and_follows_until_it_is_sent(celery_worker_process):
-    acc = f.account()
-    f.followers(acc, 20)
-    b = f.approved(acc, send_at=timezone.now() + timedelta(days=2))
+    acc = make_account()
+    make_followers(acc, 20)
+    b = make_approved(acc, send_at=timezone.now() + timedelta(days=2))
     out = io.StringIO()
 
     call_command("send_broadcast", str(b.pk), "--now", "--interval", "0.2", stdout=out)

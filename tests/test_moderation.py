@@ -9,28 +9,28 @@ from accounts.models import AuditEvent, OfficialAccount
 from broadcasts import services
 from broadcasts.exceptions import AccountSuspended, ContentBlocked
 from broadcasts.models import Broadcast, ContentRule, Violation
-from tests import factories_broadcasts as f
+from tests.factories import make_account, make_draft, make_user
 
 
 @pytest.fixture
 def author(db):
-    return f.user("olga")
+    return make_user("olga")
 
 
 @pytest.fixture
 def acc(db):
-    return f.account(name="Acme")
+    return make_account(name="Acme")
 
 
 def submit(acc, author, **content):
-    return services.submit_broadcast(f.draft(acc, by=author, **content), by=author)
+    return services.submit_broadcast(make_draft(acc, by=author, **content), by=author)
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_block_rule_rejects_and_the_rejection_and_violation_are_committed():
     """No test transaction here: what the service committed is what the database holds."""
-    author, acc = f.user("olga"), f.account(name="Acme")
-    b = f.draft(acc, by=author, title="Congratulations", body="You are our LOTTERY Winner this week!")
+    author, acc = make_user("olga"), make_account(name="Acme")
+    b = make_draft(acc, by=author, title="Congratulations", body="You are our LOTTERY Winner this week!")
     with pytest.raises(ContentBlocked) as exc:
         services.submit_broadcast(b, by=author)
     assert exc.value.code == "content_blocked"
@@ -123,7 +123,7 @@ def test_violation_points_reaching_the_threshold_suspend_the_account(acc, author
     # The suspension refuses approvals; more violations do not extend it.
     b = submit(acc, author, body="A clean message")
     with pytest.raises(AccountSuspended):
-        services.approve_broadcast(b, by=f.user("rita"))
+        services.approve_broadcast(b, by=make_user("rita"))
     until = acc.suspended_until
     with pytest.raises(ContentBlocked):
         submit(acc, author, body="free money #4")

@@ -13,7 +13,7 @@ from accounts import services as account_services
 from accounts.models import Certification, Follower, OfficialAccount
 from broadcasts import services as broadcast_services
 from broadcasts.models import Broadcast, QuotaPolicy
-from tests.factories_broadcasts import pending
+from tests.factories import make_pending
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +66,7 @@ def test_suspension_until_year_1_is_a_form_error(client, root, make_account):
 def test_approving_for_a_send_time_in_year_9999_is_a_form_error(client, root, make_account, make_user):
     # The quota window of December 9999 ends in year 10000: an OverflowError, a 500.
     account = make_account(name="Acme Coffee")
-    b = pending(account, by=make_user("olga", role="operator"))
+    b = make_pending(account, by=make_user("olga", role="operator"))
     url = reverse("admin:broadcasts_broadcast_transition", args=[b.pk, "approve"])
 
     response = client.post(url, {"send_at_0": "9999-12-31", "send_at_1": "23:59"})
@@ -183,7 +183,7 @@ def test_certification_approved_from_a_start_over_a_year_ago_is_refused(client, 
 def test_send_broadcast_with_a_bad_wait_option_refuses_before_dispatching(make_account, make_user, option, value):
     # --interval -1 used to dispatch the broadcast and then fail in time.sleep with a traceback.
     account = make_account(name="Acme Coffee")
-    b = pending(account, by=make_user("olga", role="operator"))
+    b = make_pending(account, by=make_user("olga", role="operator"))
     b = broadcast_services.approve_broadcast(b, by=make_user("rita", role="reviewer"))
 
     with pytest.raises(CommandError, match=f"{option} takes a number of seconds"):

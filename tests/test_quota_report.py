@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import OfficialAccount
 from broadcasts.models import FollowerQuotaUsage
-from tests import factories_broadcasts as f
+from tests.factories import local, make_account, make_approved, make_followers, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -24,12 +24,12 @@ def cells(line: str) -> list[str]:
     return [c for c in re.split(r"\s{2,}", line.strip()) if c]
 
 
-def test_report_for_one_service_account(make_followers):
-    author, reviewer = f.user("olga"), f.user("rita")
-    acc = f.account(name="Acme", app_id="wx00000000000acme")
-    f.account(name="Other")
+def test_report_for_one_service_account():
+    author, reviewer = make_user("olga"), make_user("rita")
+    acc = make_account(name="Acme", app_id="wx00000000000acme")
+    make_account(name="Other")
     for day in (2, 9):
-        f.approved(acc, by=author, reviewer=reviewer, send_at=f.local(2031, 5, day))
+        make_approved(acc, by=author, reviewer=reviewer, send_at=local(2031, 5, day))
     fans = make_followers(acc, 3)
     FollowerQuotaUsage.objects.bulk_create([
         FollowerQuotaUsage(follower=fans[0], window_start=date(2031, 5, 1), count=4),
@@ -53,7 +53,7 @@ def test_report_for_one_service_account(make_followers):
 
 
 def test_report_shows_the_policy_in_force_at_the_date():
-    acc = f.account(name="Acme", app_id="wx00000000000acme")
+    acc = make_account(name="Acme", app_id="wx00000000000acme")
     lines = report("--account", acc.app_id, "--at", "2014-04-10T09:30")
     assert lines[0] == "Quota report at 2014-04-10 09:30 (Asia/Shanghai)"
     assert cells(lines[2])[4:] == ["account", "1 per ISO week", "2014-W15", "0 / 1", "2014-04-14"]
@@ -61,8 +61,8 @@ def test_report_shows_the_policy_in_force_at_the_date():
 
 
 def test_report_lists_every_account_with_its_kind_rule():
-    f.account(name="Acme")
-    daily = f.account(name="Daily Digest", kind=OfficialAccount.Kind.SUBSCRIPTION)
+    make_account(name="Acme")
+    daily = make_account(name="Daily Digest", kind=OfficialAccount.Kind.SUBSCRIPTION)
     lines = report("--at", "2031-05-20T23:30")
     rows = [cells(line) for line in lines[2:]]
     assert [r[0] for r in rows] == ["Acme", "Acme", "Daily Digest"]
