@@ -1,10 +1,10 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
+from .roles import sync_roles
+
 
 def _sync_roles(sender, **kwargs):
-    from .roles import sync_roles
-
     sync_roles()
 
 

@@ -1,9 +1,11 @@
 """The console's roles as Django groups: operator, reviewer, auditor.
 
-Permissions are named as strings so this module needs no other app's code.
+Permissions are named as strings so this module needs no other app's code. The auth
+models are looked up through the app registry when the roles are synced, so apps.py can
+import this module before the registry is ready.
 """
 
-from django.contrib.auth.models import Group, Permission
+from django.apps import apps
 
 VIEW_ALL = [
     "accounts.view_officialaccount",
@@ -58,6 +60,7 @@ ROLES = {
 
 def sync_roles() -> None:
     """Create the groups and grant the permissions that exist so far (idempotent)."""
+    Group, Permission = apps.get_model("auth", "Group"), apps.get_model("auth", "Permission")  # noqa: N806
     for name, perms in ROLES.items():
         group, _ = Group.objects.get_or_create(name=name)
         wanted = []
