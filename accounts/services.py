@@ -38,6 +38,17 @@ def _require_reason(reason: str, action: str) -> str:
     return reason
 
 
+def _locked_certification(cert: Certification, *, status: str, only: str) -> Certification:
+    """Lock the certification (callers lock its account first where the order matters) and refuse with invalid_state
+    unless it is in `status`; `only` ends the sentence ("only pending applications can be rejected")."""
+    cert = Certification.objects.select_for_update().select_related("account").get(pk=cert.pk)
+    if cert.status != status:
+        raise InvalidState(
+            f"Certification #{cert.pk} of “{cert.account.name}” is {cert.get_status_display().lower()}; {only}."
+        )
+    return cert
+
+
 @transaction.atomic
 def submit_certification(account: OfficialAccount, *, legal_name: str, registration_number: str, by) -> Certification:
     """Open a pending certification application. Raises invalid_input, certification_pending."""
@@ -62,12 +73,7 @@ def approve_certification(cert: Certification, *, by, valid_from: datetime | Non
     """
     # Lock order everywhere: account, then certification.
     OfficialAccount.objects.select_for_update().get(pk=cert.account_id)
-    cert = Certification.objects.select_for_update().select_related("account").get(pk=cert.pk)
-    if cert.status != Certification.Status.PENDING:
-        raise InvalidState(
-            f"Certification #{cert.pk} of “{cert.account.name}” is {cert.get_status_display().lower()}; "
-            "only pending applications can be approved."
-        )
+    cert = _locked_certification(cert, status=Certification.Status.PENDING, only="only pending applications can be approved")
     current = Certification.objects.filter(account_id=cert.account_id, status=Certification.Status.APPROVED).first()
     if current is not None:
         raise AlreadyCertified(
@@ -87,7 +93,8 @@ def approve_certification(cert: Certification, *, by, valid_from: datetime | Non
     cert.reviewed_by = by
     cert.reviewed_at = now
     cert.save(update_fields=["status", "valid_from", "valid_until", "reviewed_by", "reviewed_at"])
-    record_event(cert, by=by, verb=AuditEvent.Verb.APPROVED, note=f"valid {format_moment(cert.valid_from)} – {format_moment(cert.valid_until)}")
+    record_event(cert, by=by, verb=AuditEvent.Verb.APPROVED,
+                 note=f"valid {format_moment(cert.valid_from)} – {format_moment(cert.valid_until)}")
     return cert
 
 
@@ -95,12 +102,7 @@ def approve_certification(cert: Certification, *, by, valid_from: datetime | Non
 def reject_certification(cert: Certification, *, by, reason: str) -> Certification:
     """Reject a pending application with a reason. Raises invalid_state, reason_required."""
     reason = _require_reason(reason, "reject a certification")
-    cert = Certification.objects.select_for_update().select_related("account").get(pk=cert.pk)
-    if cert.status != Certification.Status.PENDING:
-        raise InvalidState(
-            f"Certification #{cert.pk} of “{cert.account.name}” is {cert.get_status_display().lower()}; "
-            "only pending applications can be rejected."
-        )
+    cert = _locked_certification(cert, status=Certification.Status.PENDING, only="only pending applications can be rejected")
     cert.status = Certification.Status.REJECTED
     cert.reviewed_by = by
     cert.reviewed_at = timezone.now()
@@ -114,12 +116,7 @@ def reject_certification(cert: Certification, *, by, reason: str) -> Certificati
 def revoke_certification(cert: Certification, *, by, reason: str) -> Certification:
     """Withdraw an approved certification at once. Raises invalid_state, reason_required."""
     reason = _require_reason(reason, "revoke a certification")
-    cert = Certification.objects.select_for_update().select_related("account").get(pk=cert.pk)
-    if cert.status != Certification.Status.APPROVED:
-        raise InvalidState(
-            f"Certification #{cert.pk} of “{cert.account.name}” is {cert.get_status_display().lower()}; "
-            "only approved certifications can be revoked."
-        )
+    cert = _locked_certification(cert, status=Certification.Status.APPROVED, only="only approved certifications can be revoked")
     cert.status = Certification.Status.REVOKED
     cert.decision_note = reason
     cert.save(update_fields=["status", "decision_note"])
