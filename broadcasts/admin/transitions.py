@@ -168,7 +168,6 @@ class TransitionsMixin:
             form_class=t.form_class,
             action=f"{name}_selected",
             refuse=lambda b: t.refusal_for(request.user, b),
-            name=lambda b: f"“{b.title}”",
             success=t.bulk_success_message,
             template="admin/broadcasts/broadcast/bulk_transition.html",
             title=ngettext("%(label)s: %(count)d broadcast", "%(label)s: %(count)d broadcasts", n) % {
