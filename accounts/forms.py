@@ -6,24 +6,31 @@ from __future__ import annotations
 from collections import Counter
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from operator_console.admin_tools import validate_console_datetime
 
 from .models import MENU_MAX_CHILDREN, MENU_MAX_TOP_LEVEL, Follower, MenuItem, OfficialAccount
 
 _DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-_ZONE = settings.TIME_ZONE
+
+
+def _zone_name() -> str:
+    """The zone typed times are read in: the request's, which the console sets to the platform's."""
+    return timezone.get_current_timezone_name()
 
 
 class ReasonForm(forms.Form):
     """Reject or revoke: the reason is told to the account owner."""
 
     reason = forms.CharField(
+        label=gettext_lazy("Reason"),
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
-        help_text="Shown to the account owner and kept in the audit log.",
+        help_text=gettext_lazy("Shown to the account owner and kept in the audit log."),
     )
 
 
@@ -32,23 +39,34 @@ class ApproveForm(forms.Form):
         required=False,
         widget=_DATETIME_INPUT,
         validators=[validate_console_datetime],
-        label="Valid from",
-        help_text=f"Time in {_ZONE}. Leave empty to start now; the certification lasts one year.",
+        label=gettext_lazy("Valid from"),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["valid_from"].help_text = _(
+            "Time in %(zone)s. Leave empty to start now; the certification lasts one year."
+        ) % {"zone": _zone_name()}
 
 
 class SuspendForm(forms.Form):
     reason = forms.CharField(
+        label=gettext_lazy("Reason"),
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
-        help_text="Shown to the account owner and kept in the audit log.",
+        help_text=gettext_lazy("Shown to the account owner and kept in the audit log."),
     )
     until = forms.DateTimeField(
         required=False,
         widget=_DATETIME_INPUT,
         validators=[validate_console_datetime],
-        label="Suspended until",
-        help_text=f"Time in {_ZONE}. Leave empty to suspend until someone reinstates the account.",
+        label=gettext_lazy("Suspended until"),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["until"].help_text = _(
+            "Time in %(zone)s. Leave empty to suspend until someone reinstates the account."
+        ) % {"zone": _zone_name()}
 
 
 class OfficialAccountForm(forms.ModelForm):

@@ -1,9 +1,8 @@
 """Admin forms of the broadcasts app.
 
-The draft form saves through the services: `create_broadcast` / `update_broadcast`
-run as the last step of validation (inside the admin's transaction), so a
-refusal lands on the form as an error next to the field it names instead of
-becoming a 500 after the form was accepted.
+The draft form validates with `services.validate_draft` (the one validation of a broadcast's
+content and audience; it writes nothing) and puts a refusal on the field it names. Saving is
+the admin's: BroadcastAdmin.save_form calls `create_broadcast` / `update_broadcast`.
 """
 
 from __future__ import annotations
@@ -11,9 +10,11 @@ from __future__ import annotations
 from django import forms
 from django.contrib.admin import widgets
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from accounts.exceptions import DomainError
 from operator_console.admin_tools import validate_console_datetime
+from operator_console.errors import DomainError
 
 from . import services
 from .models import Broadcast
@@ -36,38 +37,58 @@ DRAFT_FIELDS = (
 
 
 class BroadcastForm(forms.ModelForm):
-    """A draft broadcast; saving it calls the services as `by`."""
-
-    # Set per request by BroadcastAdmin.get_form (the acting user).
-    by = None
+    """A draft broadcast. Validating it writes nothing; BroadcastAdmin saves it through the services."""
 
     url = forms.URLField(
-        max_length=1024, required=False, assume_scheme="https", help_text="Article link (article messages)."
+        max_length=1024, required=False, assume_scheme="https", help_text=gettext_lazy("Article link (article messages).")
     )
     cover_url = forms.URLField(
         max_length=1024, required=False, assume_scheme="https",
-        help_text="Cover or image URL (article and image messages).",
+        help_text=gettext_lazy("Cover or image URL (article and image messages)."),
     )
 
     class Meta:
         model = Broadcast
         fields = DRAFT_FIELDS
 
+    @property
+    def account(self):
+        """The draft's account: chosen on the add page, fixed (read-only) once the draft exists."""
+        return self.instance.account if self.instance.pk is not None else self.cleaned_data["account"]
+
+    def draft_values(self) -> dict:
+        """The form's draft fields, as create_broadcast takes them (without the account)."""
+        values = {name: self.cleaned_data[name] for name in DRAFT_FIELDS if name in self.cleaned_data}
+        values.pop("account", None)
+        if "recipients" in values:
+            values["recipients"] = list(values["recipients"])
+        return values
+
+    def changes(self) -> dict:
+        """The fields this submit changed, as update_broadcast takes them (it keeps the others)."""
+        values = self.draft_values()
+        return {name: values[name] for name in self.changed_data if name in values}
+
+    def _values_to_validate(self) -> dict:
+        values = self.draft_values()
+        if self.instance.pk is not None:
+            # The draft as update_broadcast will store it: given only the changes, it drops a tag or
+            # a follower list the new audience no longer uses. (A `validate_draft(broadcast=...)`
+            # in the services would make this mirror unnecessary.)
+            changed = self.changes()
+            if values.get("audience") != Broadcast.Audience.TAG and "tag" not in changed:
+                values["tag"] = None
+            if values.get("audience") != Broadcast.Audience.FOLLOWERS and "recipients" not in changed:
+                values["recipients"] = []
+        values.pop("scheduled_at", None)  # the send time is checked at approval, against the quota
+        return values
+
     def _post_clean(self):
         super()._post_clean()
         if self.errors:
             return
-        values = {name: self.cleaned_data[name] for name in DRAFT_FIELDS if name in self.cleaned_data}
-        if "recipients" in values:
-            values["recipients"] = list(values["recipients"])
         try:
-            if self.instance.pk is None:
-                account = values.pop("account")
-                self.instance = services.create_broadcast(account, by=self.by, **values)
-            else:
-                changed = {name: values[name] for name in self.changed_data if name in values}
-                if changed:
-                    self.instance = services.update_broadcast(self.instance, by=self.by, **changed)
+            services.validate_draft(self.account, **self._values_to_validate())
         except DomainError as exc:
             field = exc.context.get("field")
             self.add_error(field if field in self.fields else None, exc.message)
@@ -76,7 +97,7 @@ class BroadcastForm(forms.ModelForm):
 def _send_time_field(*, required: bool, help_text: str) -> forms.SplitDateTimeField:
     return forms.SplitDateTimeField(
         required=required,
-        label="Send time",
+        label=gettext_lazy("Send time"),
         widget=widgets.AdminSplitDateTime(),
         validators=[validate_console_datetime],
         help_text=help_text,
@@ -87,21 +108,14 @@ def _zone_name() -> str:
     return timezone.get_current_timezone_name()
 
 
-class NoInputForm(forms.Form):
-    """Actions that need nothing but a confirmation (submit, cancel, pause, resume)."""
-
-    def service_kwargs(self) -> dict:
-        return {}
-
-
 class ApproveForm(forms.Form):
     send_at = _send_time_field(required=False, help_text="")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["send_at"].help_text = (
-            f"Optional, in {_zone_name()}. Empty keeps the broadcast's own send time (or sends it now)."
-        )
+        self.fields["send_at"].help_text = _(
+            "Optional, in %(zone)s. Empty keeps the broadcast's own send time (or sends it now)."
+        ) % {"zone": _zone_name()}
 
     def service_kwargs(self) -> dict:
         send_at = self.cleaned_data.get("send_at")
@@ -113,7 +127,7 @@ class RescheduleForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["send_at"].help_text = f"The new send time, in {_zone_name()}."
+        self.fields["send_at"].help_text = _("The new send time, in %(zone)s.") % {"zone": _zone_name()}
 
     def service_kwargs(self) -> dict:
         return {"send_at": self.cleaned_data["send_at"]}
@@ -121,15 +135,15 @@ class RescheduleForm(forms.Form):
 
 class RejectForm(forms.Form):
     reason = forms.CharField(
-        label="Reason",
+        label=gettext_lazy("Reason"),
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="The author sees this; say what to change.",
+        help_text=gettext_lazy("The author sees this; say what to change."),
     )
 
     def clean_reason(self):
         reason = self.cleaned_data["reason"].strip()
         if not reason:
-            raise forms.ValidationError("Give a reason for the rejection.")
+            raise forms.ValidationError(_("Give a reason for the rejection."))
         return reason
 
     def service_kwargs(self) -> dict:

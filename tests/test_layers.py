@@ -60,3 +60,8 @@ def test_no_project_import_hides_inside_a_function():
                     hidden.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert hidden == []
 
+
+
+def test_no_module_outgrows_one_concern():
+    too_long = {str(p.relative_to(ROOT)): n for p in _source_files() if (n := len(p.read_text().splitlines())) > 450}
+    assert too_long == {}

@@ -1,0 +1,32 @@
+"""The audit log: read-only, written by the services alone; a big table (estimated counts)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from operator_console.admin_tools import EstimatedCountPaginator, ReadOnlyAdmin
+
+from ..models import AuditEvent
+from .common import AccountFilter
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    """Read-only: the log is written by the services alone."""
+
+    list_display = ["at", "who", "verb", "object_ref", "account", "note"]
+    list_select_related = ["by", "account"]
+    list_filter = [AccountFilter]
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = EstimatedCountPaginator
+
+    @admin.display(description=gettext_lazy("By"), ordering="by")
+    def who(self, obj):
+        return obj.by or _("system")
+
+    @admin.display(description=gettext_lazy("Object"))
+    def object_ref(self, obj):
+        return f"{obj.object_type} #{obj.object_id}"

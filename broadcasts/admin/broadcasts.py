@@ -1,0 +1,313 @@
+"""BroadcastAdmin: drafts, the change page with its transition buttons, and the review page.
+
+The draft form validates without writing (BroadcastForm); saving calls create_broadcast /
+update_broadcast. Each transition button has its own URL and goes through service_action
+(operator_console.admin_actions). The review page shows what a reviewer decides on: the
+phone preview (R6), findings, audience size, quota position and the certification (R4).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import MenuItem
+from operator_console.admin_actions import ServiceErrorsAsMessagesMixin, next_url, service_action
+from operator_console.admin_tools import ConsoleDatesMixin
+from operator_console.platform_time import format_moment, platform_zone_name
+
+from .. import lifecycle, selectors, services
+from ..forms import ApproveForm, BroadcastForm
+from ..models import Broadcast
+from .display import (
+    clock_text,
+    finding_text,
+    progress_bar,
+    quota_position_text,
+    send_time_column,
+    send_time_text,
+    short_audience,
+    short_channel,
+    short_kind,
+    status_badge,
+)
+from .transitions import (
+    TRANSITIONS,
+    TransitionsMixin,
+    approve_selected,
+    cancel_selected,
+    pause_selected,
+    reject_selected,
+    reschedule_selected,
+    resume_selected,
+    submit_selected,
+    transition_buttons,
+)
+
+
+@admin.register(Broadcast)
+class BroadcastAdmin(ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, TransitionsMixin, admin.ModelAdmin):
+    form = BroadcastForm
+    list_display = ("title", "account", "kind", "channel_short", "audience_short", "status_display", "send_time",
+                    "progress_column")
+    list_filter = ("status", "channel", "audience")
+    list_select_related = ("account", "tag")
+    search_fields = ("title", "=account__app_id")
+    show_full_result_count = False
+    autocomplete_fields = ("account", "tag")  # the accounts admin searches both
+    raw_id_fields = ("recipients",)  # up to 10,000 followers: ids, not a select
+    actions = [
+        submit_selected, approve_selected, reject_selected, reschedule_selected,
+        cancel_selected, pause_selected, resume_selected,
+    ]
+    readonly_fields = (
+        "status_display", "created_by", "created_at", "submitted_at", "reviewed_by", "reviewed_at",
+        "review_note", "findings_display", "progress", "total_count", "sent_count", "filtered_count",
+        "error_count", "batches", "started_at", "finished_at", "failure_reason",
+    )
+    content_fieldsets = (
+        (gettext_lazy("Content"), {"fields": ("account", "title", "message_type", "body", "url", "cover_url")}),
+        (gettext_lazy("Audience and send time"),
+         {"fields": ("channel", "audience", "tag", "recipients", "scheduled_at")}),
+    )
+    review_fieldset = (
+        gettext_lazy("Review"),
+        {"fields": ("status_display", "created_by", "created_at", "client_msg_id", "submitted_at", "reviewed_by",
+                    "reviewed_at", "review_note", "findings_display")},
+    )
+    delivery_fieldset = (
+        gettext_lazy("Delivery"),
+        {"fields": ("progress", "total_count", "sent_count", "filtered_count", "error_count", "batches",
+                    "started_at", "finished_at", "failure_reason")},
+    )
+
+    # ---- list columns
+
+    @admin.display(description=gettext_lazy("Kind"), ordering="account__kind")
+    def kind(self, obj):
+        return short_kind(obj.account)
+
+    @admin.display(description=gettext_lazy("Channel"), ordering="channel")
+    def channel_short(self, obj):
+        return short_channel(obj)
+
+    @admin.display(description=gettext_lazy("Audience"), ordering="audience")
+    def audience_short(self, obj):
+        return short_audience(obj)
+
+    @admin.display(description=gettext_lazy("Status"), ordering="status")
+    def status_display(self, obj):
+        return status_badge(obj)
+
+    @admin.display(description=gettext_lazy("Send time"), ordering="scheduled_at")
+    def send_time(self, obj):
+        return send_time_column(obj)
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {"platform_zone": platform_zone_name(), **(extra_context or {})}
+        return super().changelist_view(request, extra_context=extra)
+
+    @admin.display(description=gettext_lazy("Progress"))
+    def progress(self, obj):
+        return progress_bar(obj)
+
+    @admin.display(description=gettext_lazy("Progress"))
+    def progress_column(self, obj):
+        return progress_bar(obj, compact=True)
+
+    @admin.display(description=gettext_lazy("Batches"))
+    def batches(self, obj):
+        return _("%(done)s of %(count)s done") % {"done": obj.batches_done, "count": obj.batch_count}
+
+    @admin.display(description=gettext_lazy("Moderation findings"))
+    def findings_display(self, obj):
+        if not obj.findings:
+            return _("None")
+        return format_html(
+            '<ul class="bc-findings">{}</ul>',
+            format_html_join("", "<li>{}</li>", ((finding_text(f),) for f in obj.findings)),
+        )
+
+    # ---- permissions: edit drafts only, never delete (cancel instead)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and not lifecycle.allows(lifecycle.Action.EDIT, obj.status):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    # ---- the form validates; saving goes through the services
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return self.content_fieldsets
+        sets = [*self.content_fieldsets, self.review_fieldset]
+        if obj.status in lifecycle.DELIVERY_STATUSES or obj.total_count:
+            sets.append(self.delivery_fieldset)
+        return sets
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            # update_broadcast edits content, audience and send time; the account and client id are fixed.
+            return ("account", "client_msg_id", *self.readonly_fields)
+        return self.readonly_fields
+
+    def save_form(self, request, form, change):
+        """Store the draft through the services and return what they stored. A refusal here (a
+        race after validation) is shown as a message by ServiceErrorsAsMessagesMixin."""
+        if not change:
+            return services.create_broadcast(form.account, by=request.user, **form.draft_values())
+        changes = form.changes()
+        if not changes:
+            return form.instance
+        return services.update_broadcast(form.instance, by=request.user, **changes)
+
+    def save_model(self, request, obj, form, change):
+        pass  # save_form stored it through the services
+
+    def save_related(self, request, form, formsets, change):
+        # The recipients were stored by the services with the draft; only inline formsets remain.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    # ---- extra pages: the review page and one URL per transition
+
+    def get_urls(self):
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        wrap = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/review/", wrap(self.review_view), name=f"{prefix}_review"),
+            path("<path:object_id>/do/<slug:transition>/", wrap(self.transition_view), name=f"{prefix}_transition"),
+            *super().get_urls(),
+        ]
+
+    def _object_or_redirect(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return None, self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_permission(request, obj):
+            raise PermissionDenied
+        return obj, None
+
+    def _change_url(self, obj) -> str:
+        return reverse("admin:broadcasts_broadcast_change", args=[obj.pk], current_app=self.admin_site.name)
+
+    def transition_view(self, request, object_id, transition):
+        """GET: the small form (send time, reason) or a confirmation; POST: call the service."""
+        t = TRANSITIONS.get(transition)
+        if t is None:
+            raise PermissionDenied
+        obj, redirect = self._object_or_redirect(request, object_id)
+        if redirect:
+            return redirect
+        if not t.allowed(request.user, obj):
+            raise PermissionDenied
+        change_url = self._change_url(obj)
+        back = next_url(request, change_url)
+        response = service_action(
+            self, request, [obj], t.call,
+            form_class=t.form_class,
+            success=lambda done: t.success_message(done[0]),
+            template="admin/broadcasts/broadcast/transition.html",
+            title=_("%(label)s: “%(title)s”") % {"label": t.label, "title": obj.title},
+            submit_label=t.label,
+            danger=t.danger,
+            cancel_url=back,
+            cancel_label=_("Back"),
+            next=back,
+            original=obj,
+            broadcast=obj,
+            transition=t,
+            change_url=change_url,
+            applies=t.applies_to(obj),
+        )
+        return response or HttpResponseRedirect(back)
+
+    def review_view(self, request, object_id):
+        obj, redirect = self._object_or_redirect(request, object_id)
+        if redirect:
+            return redirect
+        context = {
+            **self.admin_site.each_context(request),
+            **review_context(request, obj),
+            "opts": self.opts,
+            "title": _("Review “%(title)s”") % {"title": obj.title},
+            "original": obj,
+            "media": self.media + ApproveForm().media,
+        }
+        return TemplateResponse(request, "admin/broadcasts/broadcast/review.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        extra = dict(extra_context or {})
+        if obj is not None and self.has_view_permission(request, obj):
+            extra.update(
+                transitions=transition_buttons(request.user, obj),
+                history=selectors.broadcast_history(obj),
+                review_url=reverse("admin:broadcasts_broadcast_review", args=[obj.pk], current_app=self.admin_site.name),
+                deliveries_url=reverse("admin:broadcasts_delivery_changelist", current_app=self.admin_site.name)
+                + f"?broadcast_id={obj.pk}",
+                here=request.get_full_path(),
+                platform_zone=platform_zone_name(),
+            )
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+
+def custom_menu(account) -> list[MenuItem]:
+    """The account's custom menu, top-level items with their children, in menu order (R6)."""
+    if not account.has_custom_menu:
+        return []
+    return list(
+        MenuItem.objects.filter(account=account, parent=None)
+        .prefetch_related(Prefetch("children", queryset=MenuItem.objects.order_by("position", "id")))
+        .order_by("position", "id")
+    )
+
+
+def review_context(request, b: Broadcast) -> dict:
+    """What a reviewer sees: the preview, findings, audience size, quota position and the decisions."""
+    account = b.account
+    certification = account.current_certification(b.send_time) if account.is_service else None
+    suspended = account.is_suspended(b.send_time)
+    return {
+        "broadcast": b,
+        "account": account,
+        "folded": account.folds_messages,
+        "has_custom_menu": account.has_custom_menu,
+        "menu": custom_menu(account),
+        "findings": [finding_text(f) for f in (b.findings or [])],
+        "audience_size": selectors.audience_size(b),
+        "quota_text": quota_position_text(b),
+        "send_time_text": send_time_text(b),
+        "submitted_text": format_moment(b.submitted_at, zone=False),
+        "preview_time": clock_text(b.scheduled_at or timezone.now()),
+        "certification": certification,
+        "certified_until_text": format_moment(certification.valid_until, zone=False, date_only=True)
+        if certification else "",
+        "needs_certification": b.needs_advanced_interface,
+        "suspended": suspended,
+        "suspended_until_text": format_moment(account.suspended_until, zone=False) if suspended else "",
+        "is_author": b.created_by_id is not None and b.created_by_id == request.user.pk,
+        "transitions": transition_buttons(request.user, b),
+        "history": selectors.broadcast_history(b),
+        "change_url": reverse("admin:broadcasts_broadcast_change", args=[b.pk]),
+        "queue_url": reverse("admin:broadcasts_pendingbroadcast_changelist"),
+        "here": request.get_full_path(),
+        "progress": progress_bar(b),
+        "status_badge": status_badge(b),
+        "platform_zone": platform_zone_name(),
+        "article_host": urlsplit(b.url).hostname or "" if b.url else "",
+    }

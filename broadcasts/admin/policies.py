@@ -1,0 +1,64 @@
+"""Quota policies (editable data, R2/R3), the reservations approvals hold, content rules and
+the violations moderation records. Reservations and violations are written by the services
+alone, so their admins are read-only.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from operator_console.admin_tools import ConsoleDatesMixin, ReadOnlyAdmin
+from operator_console.platform_time import format_moment, platform_zone_name
+
+from ..models import ContentRule, QuotaPolicy, QuotaReservation, Violation
+
+
+@admin.register(QuotaPolicy)
+class QuotaPolicyAdmin(ConsoleDatesMixin, admin.ModelAdmin):
+    """Editable: the model's clean() refuses overlapping policies, shown as a form error."""
+
+    list_display = ("kind", "scope", "limit", "period", "from_", "until", "note")
+    list_filter = ("kind", "scope")
+    fields = ("kind", "scope", "limit", "period", "effective_from", "effective_until", "note")
+
+    @admin.display(description=format_lazy(gettext_lazy("Effective from ({zone})"), zone=platform_zone_name()),
+                   ordering="effective_from")
+    def from_(self, obj):
+        return format_moment(obj.effective_from, zone=False)
+
+    @admin.display(description=gettext_lazy("Until"), ordering="effective_until")
+    def until(self, obj):
+        return format_moment(obj.effective_until, zone=False) or _("open")
+
+
+@admin.register(QuotaReservation)
+class QuotaReservationAdmin(ReadOnlyAdmin):
+    list_display = ("broadcast", "account", "policy", "window", "slot", "created_at")
+    list_select_related = ("broadcast", "account", "policy")
+    raw_id_fields = ("broadcast", "account")
+    show_full_result_count = False
+    search_fields = ("=account__app_id",)
+
+    @admin.display(description=gettext_lazy("Window starts"), ordering="window_start")
+    def window(self, obj):
+        return format_moment(obj.window_start)
+
+
+@admin.register(ContentRule)
+class ContentRuleAdmin(admin.ModelAdmin):
+    list_display = ("pattern", "match", "action", "points", "active", "note", "created_at")
+    list_filter = ("action", "match", "active")
+    search_fields = ("pattern", "note")
+    fields = ("pattern", "match", "action", "points", "active", "note")
+
+
+@admin.register(Violation)
+class ViolationAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "account", "broadcast", "rule", "points")
+    list_select_related = ("account", "broadcast", "rule")
+    raw_id_fields = ("account", "broadcast", "rule")
+    show_full_result_count = False
+    search_fields = ("=account__app_id",)

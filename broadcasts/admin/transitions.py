@@ -1,0 +1,201 @@
+"""The buttons and bulk actions that move a broadcast through its lifecycle.
+
+Which status allows which transition is broadcasts.lifecycle.TABLE; this module adds what the
+admin needs on top: the label, the permission each role needs, the form, the service to call
+(looked up in broadcasts.services at call time) and the words of the report. Pages, calls and
+reports go through operator_console.admin_actions.service_action, as in the accounts admin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import admin
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from operator_console.admin_actions import NoInputForm, referer_url, service_action
+
+from .. import lifecycle, services
+from ..forms import ApproveForm, RejectForm, RescheduleForm
+from ..models import Broadcast
+from .display import when_sent_text
+
+Status = Broadcast.Status
+Action = lifecycle.Action
+
+APPROVE_PERM = "broadcasts.approve_broadcast"
+SUBMIT_PERM = "broadcasts.submit_broadcast"
+CONTROL_PERM = "broadcasts.control_delivery"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One button / admin action that moves a broadcast through its lifecycle by calling a service."""
+
+    action: Action  # its row in lifecycle.TABLE; also the URL segment
+    label: str  # button text
+    done: str  # "approved", for messages
+    service: str  # function name in broadcasts.services
+    form_class: type = NoInputForm
+    danger: bool = False
+    help: str = ""
+
+    @property
+    def name(self) -> str:
+        return str(self.action)
+
+    @property
+    def states(self) -> frozenset:
+        """The statuses it starts from (lifecycle.TABLE)."""
+        return lifecycle.TABLE[self.action].allowed_from
+
+    def perms_for(self, status: str | None) -> tuple[str, ...]:
+        """Any one of these permissions allows the transition (for this status, or for any)."""
+        if self.action == Action.SUBMIT:
+            return (SUBMIT_PERM,)
+        if self.action in (Action.PAUSE, Action.RESUME):
+            return (CONTROL_PERM,)
+        if self.action == Action.CANCEL:
+            # Stopping a send is delivery control; withdrawing a broadcast before it sends is a review decision.
+            if status in lifecycle.WHILE_SENDING:
+                return (CONTROL_PERM,)
+            if status == Status.DRAFT:
+                return (SUBMIT_PERM, APPROVE_PERM)  # the operator may discard a draft
+            if status is None:
+                return (SUBMIT_PERM, APPROVE_PERM, CONTROL_PERM)
+            return (APPROVE_PERM,)
+        return (APPROVE_PERM,)
+
+    def allowed(self, user, broadcast: Broadcast | None = None) -> bool:
+        status = broadcast.status if broadcast is not None else None
+        return any(user.has_perm(p) for p in self.perms_for(status))
+
+    def applies_to(self, broadcast: Broadcast) -> bool:
+        return lifecycle.allows(self.action, broadcast.status)
+
+    @property
+    def has_input(self) -> bool:
+        return bool(self.form_class.base_fields)
+
+    def call(self, broadcast: Broadcast, *, by, **kwargs) -> Broadcast:
+        return getattr(services, self.service)(broadcast, by=by, **kwargs)
+
+    def success_message(self, b: Broadcast) -> str:
+        if self.action in (Action.APPROVE, Action.RESCHEDULE):
+            return _("“%(title)s” %(done)s; it will be sent %(when)s.") % {
+                "title": b.title, "done": self.done, "when": when_sent_text(b),
+            }
+        return _("“%(title)s” %(done)s.") % {"title": b.title, "done": self.done}
+
+    def bulk_success_message(self, done: list) -> str:
+        n = len(done)
+        # The plural keeps "broadcast(s)": tests/test_admin_broadcasts.py asserts that wording.
+        return ngettext("%(count)d broadcast %(done)s.", "%(count)d broadcast(s) %(done)s.", n) % {
+            "count": n, "done": self.done,
+        }
+
+    def refusal_for(self, user, b: Broadcast) -> str | None:
+        """Why `user` may not run this on `b` (a bulk action checks each row), or None."""
+        if self.allowed(user, b):
+            return None
+        return _("“%(title)s”: you may not %(action)s a broadcast that is %(status)s.") % {
+            "title": b.title, "action": str(self.label).lower(), "status": b.get_status_display().lower(),
+        }
+
+
+TRANSITIONS = {
+    t.name: t
+    for t in [
+        Transition(Action.SUBMIT, gettext_lazy("Submit for review"), gettext_lazy("submitted for review"),
+                   "submit_broadcast",
+                   help=gettext_lazy("Screens the content and puts the broadcast in the review queue.")),
+        Transition(Action.APPROVE, gettext_lazy("Approve"), gettext_lazy("approved"), "approve_broadcast",
+                   form_class=ApproveForm, help=gettext_lazy("Reserves a quota slot for the send time's window.")),
+        Transition(Action.REJECT, gettext_lazy("Reject"), gettext_lazy("rejected"), "reject_broadcast",
+                   form_class=RejectForm, danger=True,
+                   help=gettext_lazy("The author is told why; a held quota slot is given back.")),
+        Transition(Action.RESCHEDULE, gettext_lazy("Reschedule"), gettext_lazy("rescheduled"), "reschedule_broadcast",
+                   form_class=RescheduleForm,
+                   help=gettext_lazy("Moves the quota slot to the new send time's window.")),
+        Transition(Action.PAUSE, gettext_lazy("Pause sending"), gettext_lazy("paused"), "pause_broadcast",
+                   help=gettext_lazy("No further batch starts until resumed.")),
+        Transition(Action.RESUME, gettext_lazy("Resume sending"), gettext_lazy("resumed"), "resume_broadcast"),
+        Transition(Action.CANCEL, gettext_lazy("Cancel"), gettext_lazy("cancelled"), "cancel_broadcast", danger=True,
+                   help=gettext_lazy(
+                       "Before sending, its quota slot is given back; once sending, no further batch goes out."
+                   )),
+    ]
+}
+
+
+def available_transitions(user, b: Broadcast) -> list[Transition]:
+    return [t for t in TRANSITIONS.values() if t.applies_to(b) and t.allowed(user, b)]
+
+
+def transition_buttons(user, b: Broadcast) -> list[tuple[Transition, object]]:
+    """The transitions `user` may run on `b` now, each with its empty form (the page's buttons)."""
+    return [(t, t.form_class()) for t in available_transitions(user, b)]
+
+
+class TransitionsMixin:
+    """Bulk admin actions shared by the broadcast changelists (all broadcasts, the review queue)."""
+
+    # Permission hooks for @admin.action(permissions=[...]).
+    def has_submit_permission(self, request):
+        return request.user.has_perm(SUBMIT_PERM)
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm(APPROVE_PERM)
+
+    def has_control_permission(self, request):
+        return request.user.has_perm(CONTROL_PERM)
+
+    def has_cancel_permission(self, request):
+        return TRANSITIONS["cancel"].allowed(request.user)
+
+    def bulk_transition(self, request, queryset, name: str):
+        """Run one transition on each selected broadcast; report successes and each refusal."""
+        t = TRANSITIONS[name]
+        # Plain Broadcast rows (not proxies), so the services and the audit log see "broadcast".
+        broadcasts = list(
+            Broadcast.objects.filter(pk__in=queryset.values("pk")).select_related("account").order_by("pk")
+        )
+        n = len(broadcasts)
+        return service_action(
+            self, request, broadcasts, t.call,
+            form_class=t.form_class,
+            action=f"{name}_selected",
+            refuse=lambda b: t.refusal_for(request.user, b),
+            success=t.bulk_success_message,
+            template="admin/broadcasts/broadcast/bulk_transition.html",
+            title=ngettext("%(label)s: %(count)d broadcast", "%(label)s: %(count)d broadcasts", n) % {
+                "label": t.label, "count": n,
+            },
+            submit_label=t.label,
+            danger=t.danger,
+            cancel_url=referer_url(request, request.get_full_path()),
+            cancel_label=_("Back to the list"),
+            transition=t,
+        )
+
+
+def _bulk_action(name: str, permission: str):
+    t = TRANSITIONS[name]
+
+    def action(modeladmin, request, queryset):
+        return modeladmin.bulk_transition(request, queryset, name)
+
+    action.__name__ = f"{name}_selected"
+    description = format_lazy(gettext_lazy("{label} selected broadcasts"), label=t.label)
+    return admin.action(description=description, permissions=[permission])(action)
+
+
+submit_selected = _bulk_action("submit", "submit")
+approve_selected = _bulk_action("approve", "approve")
+reject_selected = _bulk_action("reject", "approve")
+reschedule_selected = _bulk_action("reschedule", "approve")
+cancel_selected = _bulk_action("cancel", "cancel")
+pause_selected = _bulk_action("pause", "control")
+resume_selected = _bulk_action("resume", "control")
