@@ -69,26 +69,17 @@ class BroadcastForm(forms.ModelForm):
         values = self.draft_values()
         return {name: values[name] for name in self.changed_data if name in values}
 
-    def _values_to_validate(self) -> dict:
-        values = self.draft_values()
-        if self.instance.pk is not None:
-            # The draft as update_broadcast will store it: given only the changes, it drops a tag or
-            # a follower list the new audience no longer uses. (A `validate_draft(broadcast=...)`
-            # in the services would make this mirror unnecessary.)
-            changed = self.changes()
-            if values.get("audience") != Broadcast.Audience.TAG and "tag" not in changed:
-                values["tag"] = None
-            if values.get("audience") != Broadcast.Audience.FOLLOWERS and "recipients" not in changed:
-                values["recipients"] = []
-        values.pop("scheduled_at", None)  # the send time is checked at approval, against the quota
-        return values
-
     def _post_clean(self):
         super()._post_clean()
         if self.errors:
             return
         try:
-            services.validate_draft(self.account, **self._values_to_validate())
+            if self.instance.pk is None:
+                values = self.draft_values()
+                values.pop("scheduled_at", None)  # the send time is checked at approval, against the quota
+                services.validate_draft(self.account, **values)
+            else:
+                services.validate_edit(self.instance, **self.changes())
         except DomainError as exc:
             field = exc.context.get("field")
             self.add_error(field if field in self.fields else None, exc.message)

@@ -4,7 +4,7 @@ The only writer of the broadcasts app's business state: admin actions, tasks, co
 and the API call these names (a public contract: `services.submit_broadcast`,
 `services.deliver_batch`, ...). One module per concern:
 
-    drafts       validate_draft, create_broadcast, update_broadcast
+    drafts       validate_draft, validate_edit, create_broadcast, update_broadcast
     review       submit / approve / reject / cancel / reschedule (lifecycle.TABLE decides)
     eligibility  check_can_send: account status (R7) and certification (R4) at send time
     quota        reserve / release / move the account-quota slot (R2, R3, R3a)
@@ -18,7 +18,7 @@ and the API call these names (a public contract: `services.submit_broadcast`,
 from .control import pause_broadcast, resume_broadcast, start_sending
 from .delivery import deliver_batch, finish_broadcast
 from .dispatch import dispatch_broadcast, dispatch_due_broadcasts, enqueue_batches, requeue_stale_batches
-from .drafts import EDITABLE_FIELDS, create_broadcast, update_broadcast, validate_draft
+from .drafts import EDITABLE_FIELDS, create_broadcast, update_broadcast, validate_draft, validate_edit
 from .eligibility import check_can_send
 from .penalties import apply_penalties, record_violation
 from .quota import move_reservation, release_reservation, reserve_slot
@@ -49,4 +49,5 @@ __all__ = [
     "submit_broadcast",
     "update_broadcast",
     "validate_draft",
+    "validate_edit",
 ]

@@ -207,6 +207,35 @@ def _refuse_fixed_changes(b: Broadcast, fields: dict) -> None:
             )
 
 
+def _after_edit(account: OfficialAccount, b: Broadcast, fields: dict) -> tuple[dict, list[int]]:
+    """The draft's content fields and recipient ids as `fields` (changes only) would leave them,
+    validated. Switching away from a tag or a follower list drops it."""
+    new = {name: getattr(b, name) for name in CONTENT_FIELDS}
+    new.update({k: v for k, v in fields.items() if k in CONTENT_FIELDS})
+    if new["audience"] != Broadcast.Audience.TAG and "tag" not in fields:
+        new["tag"] = None  # switching away from a tag audience drops the tag
+    if "recipients" in fields:
+        ids = _recipient_ids(fields["recipients"])
+    elif new["audience"] == Broadcast.Audience.FOLLOWERS:
+        ids = list(b.recipients.order_by("id").values_list("id", flat=True))
+    else:
+        ids = []
+    return validate_draft(account, recipients=ids, **new), ids
+
+
+def validate_edit(broadcast: Broadcast, **changes) -> dict:
+    """What update_broadcast would check for these changes, without writing (the admin form's
+    validation of an edit). Returns the content fields as they would be stored.
+
+    Raises invalid_content, invalid_audience (context `field`), and invalid_content for a
+    change of the fixed fields (account, client_msg_id).
+    """
+    changes = dict(changes)
+    _refuse_fixed_changes(broadcast, changes)
+    changes.pop("scheduled_at", None)
+    return _after_edit(broadcast.account, broadcast, changes)[0]
+
+
 @transaction.atomic
 def update_broadcast(broadcast: Broadcast, *, by, **fields) -> Broadcast:
     """Edit a draft's content, audience or send time (not its account or client_msg_id).
@@ -219,17 +248,7 @@ def update_broadcast(broadcast: Broadcast, *, by, **fields) -> Broadcast:
     account, b = lock_broadcast(broadcast)
     lifecycle.require(b, lifecycle.Action.EDIT)
     _refuse_fixed_changes(b, fields)
-    new = {name: getattr(b, name) for name in CONTENT_FIELDS}
-    new.update({k: v for k, v in fields.items() if k not in ("recipients", "scheduled_at")})
-    if new["audience"] != Broadcast.Audience.TAG and "tag" not in fields:
-        new["tag"] = None  # switching away from a tag audience drops the tag
-    if "recipients" in fields:
-        ids = _recipient_ids(fields["recipients"])
-    elif new["audience"] == Broadcast.Audience.FOLLOWERS:
-        ids = list(b.recipients.order_by("id").values_list("id", flat=True))
-    else:
-        ids = []
-    new = validate_draft(account, recipients=ids, **new)
+    new, ids = _after_edit(account, b, fields)
     for name, value in new.items():
         setattr(b, name, value)
     if "scheduled_at" in fields:
