@@ -26,10 +26,19 @@ def one_year_later():
     return timezone.now() + CERTIFICATION_VALIDITY
 
 
+class OfficialAccountQuerySet(models.QuerySet):
+    def with_custom_menu(self):
+        """R6: the accounts that have a custom menu (service accounts)."""
+        return self.filter(kind__in=OfficialAccount.MENU_KINDS)
+
+
 class OfficialAccount(models.Model):
     class Kind(models.TextChoices):
         SUBSCRIPTION = "subscription", "Subscription account"
         SERVICE = "service", "Service account"
+
+    # R6: only service accounts have a custom menu.
+    MENU_KINDS = frozenset({Kind.SERVICE})
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -44,6 +53,8 @@ class OfficialAccount(models.Model):
     suspended_until = models.DateTimeField(null=True, blank=True)
     suspension_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OfficialAccountQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -66,7 +77,7 @@ class OfficialAccount(models.Model):
     @property
     def has_custom_menu(self) -> bool:
         """R6: only service accounts have a custom menu."""
-        return self.kind == self.Kind.SERVICE
+        return self.kind in self.MENU_KINDS
 
     def is_certified(self, at=None) -> bool:
         """True when an approved, unrevoked certification's validity covers `at` (default now)."""

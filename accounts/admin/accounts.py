@@ -93,7 +93,7 @@ class OfficialAccountAdmin(ActionPagesMixin, admin.ModelAdmin):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         # The menu item page's account autocomplete offers only accounts that have a custom menu (R6).
         if request.GET.get("model_name") == "menuitem" and request.GET.get("field_name") == "account":
-            queryset = queryset.filter(kind=OfficialAccount.Kind.SERVICE)
+            queryset = queryset.with_custom_menu()
         return queryset, may_have_duplicates
 
     @admin.display(description=gettext_lazy("Account"), ordering="name")
