@@ -158,6 +158,7 @@ class Workers:
                 subprocess.Popen(
                     [sys.executable, "-m", "celery", "-A", "operator_console", "worker", "--loglevel=INFO",
                      f"--concurrency={concurrency}", f"--pool={pool}", f"--prefetch-multiplier={prefetch}",
+                     "--queues=control,bulk",
                      "--without-gossip", "--without-mingle",
                      "--without-heartbeat", "-n", f"bench-fanout-{i}-{os.getpid()}@%h"],
                     cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True,

@@ -61,4 +61,12 @@ class InvalidContent(BroadcastError):
 
 
 class SenderUnavailable(Exception):
-    """A transient delivery-backend failure (not a refusal): the batch task retries it with backoff."""
+    """A transient delivery-backend failure (not a refusal): the batch task retries it with backoff.
+
+    `outcome_unknown`: the hand-off may have reached the receiver (a timeout while waiting for
+    its answer), so if no retry settles it the followers are failed but keep their R5 count.
+    """
+
+    def __init__(self, message: str, *, outcome_unknown: bool = False):
+        super().__init__(message)
+        self.outcome_unknown = outcome_unknown

@@ -274,6 +274,9 @@ class DeliveryBatch(models.Model):
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     heartbeat = models.DateTimeField(null=True, blank=True)
+    # The attempt handing a `sending` batch to an external backend now ("" when none is): a
+    # duplicate task leaves a live claim alone; only a stale one (old heartbeat) is taken over.
+    claim = models.CharField(max_length=32, blank=True, default="")
     finished_at = models.DateTimeField(null=True, blank=True)
     sent_count = models.PositiveIntegerField(default=0)
     filtered_count = models.PositiveIntegerField(default=0)

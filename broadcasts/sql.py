@@ -116,8 +116,8 @@ def create_batches(b: Broadcast, *, now: datetime, batch_size: int) -> Statement
     aud = audience(b)
     return Statement(
         f"INSERT INTO {BATCH} (broadcast_id, number, first_follower_id, last_follower_id, size, status, "
-        "attempts, heartbeat, sent_count, filtered_count, error_count, last_error) "
-        "SELECT %(broadcast_id)s, grp + 1, MIN(id), MAX(id), COUNT(*), %(pending)s, 0, %(now)s, 0, 0, 0, '' "
+        "attempts, heartbeat, claim, sent_count, filtered_count, error_count, last_error) "
+        "SELECT %(broadcast_id)s, grp + 1, MIN(id), MAX(id), COUNT(*), %(pending)s, 0, %(now)s, '', 0, 0, 0, '' "
         f"FROM (SELECT a.id, (ROW_NUMBER() OVER (ORDER BY a.id) - 1) / %(batch_size)s AS grp FROM ({aud.sql}) a) n "
         "GROUP BY grp RETURNING id, size",
         {**aud.params, "broadcast_id": b.pk, "pending": BatchStatus.PENDING, "now": db_moment(now),
@@ -129,22 +129,28 @@ def create_batches(b: Broadcast, *, now: datetime, batch_size: int) -> Statement
 
 # The heartbeat, committed before the work (requeue_stale_batches tells a started batch whose
 # worker died from one still waiting in the queue). Not for a done batch, nor for a pending one
-# of a paused broadcast. On PostgreSQL the joined set_config() relaxes the commit of its own
-# transaction (see relax_commit).
+# of a paused broadcast, nor for a `sending` batch whose hand-off another attempt holds with a
+# fresh heartbeat (a duplicate task must not post it again). A `sending` batch with no claim, or
+# a stale one, is claimed here by `claim` in the same statement. On PostgreSQL the joined
+# set_config() relaxes the commit of its own transaction (see relax_commit).
 _RELAX_JOIN = ", (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed"
 
 
-def heartbeat(batch_id: int, *, now: datetime) -> Statement:
-    """Record that a worker starts the batch; returns its attempts, or no row when the batch is
-    done or waits for a paused broadcast."""
+def heartbeat(batch_id: int, *, now: datetime, claim: str, stale_before: datetime) -> Statement:
+    """Record that a worker starts the batch (claiming a `sending` one); returns its attempts and
+    claim, or no row when the batch is done, waits for a paused broadcast, or is handed off by a
+    live attempt."""
     return Statement(
-        f"UPDATE {BATCH} AS bt SET heartbeat = %(now)s, attempts = bt.attempts + 1 "
+        f"UPDATE {BATCH} AS bt SET heartbeat = %(now)s, attempts = bt.attempts + 1, "
+        "claim = CASE WHEN bt.status = %(sending)s THEN %(claim)s ELSE bt.claim END "
         f"FROM {BROADCAST} AS b{_RELAX_JOIN if is_postgresql() else ''} "
         "WHERE bt.id = %(batch_id)s AND b.id = bt.broadcast_id AND bt.status <> %(done)s "
         "AND NOT (bt.status = %(pending)s AND b.status = %(paused)s) "
-        "RETURNING attempts",  # unqualified: SQLite does not take an alias here
+        "AND NOT (bt.status = %(sending)s AND bt.claim <> '' AND bt.heartbeat >= %(stale_before)s) "
+        "RETURNING attempts, claim",  # unqualified: SQLite does not take an alias here
         {"now": db_moment(now), "batch_id": batch_id, "done": BatchStatus.DONE, "pending": BatchStatus.PENDING,
-         "paused": Broadcast.Status.PAUSED},
+         "paused": Broadcast.Status.PAUSED, "sending": BatchStatus.SENDING, "claim": claim,
+         "stale_before": db_moment(stale_before)},
     )
 
 

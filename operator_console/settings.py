@@ -145,6 +145,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600),
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Two queues: control work (dispatch, stale-batch recovery, expiry, pushes: small and on time)
+# never waits behind bulk delivery (one task per batch of followers). Every task not routed
+# below goes to the control queue; the Procfile starts a worker for each queue.
+CONTROL_QUEUE, BULK_QUEUE = "control", "bulk"
+CELERY_TASK_DEFAULT_QUEUE = CONTROL_QUEUE
+CELERY_TASK_ROUTES = {"broadcasts.tasks.deliver_batch_task": {"queue": BULK_QUEUE}}  # broadcasts.task_names
+# Workers keep their database connection between tasks: Celery's Django fix-up would close it
+# after every task whatever CONN_MAX_AGE says, so it closes only every this many tasks, and
+# operator_console.celery closes a connection before a task when it is broken or older than
+# CONN_MAX_AGE (Django's own rule for requests).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=10_000)
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 DJANGO_CELERY_BEAT_TZ_AWARE = True

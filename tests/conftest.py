@@ -46,53 +46,84 @@ def celery_worker_env():
     return {}
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db, celery_worker_env):
-    """A real `celery worker` process on the real Redis broker, using the test database.
+class CeleryWorker:
+    """A real `celery worker` process (its own process group) with the given environment."""
 
-    Yields a handle with `.proc`, `.stop()` and `.start()`; the broker database is
-    emptied first so no task of an earlier run is picked up.
-    """
-    client = redis.Redis.from_url(_broker_url())
-    client.flushdb()
+    def __init__(self, env: dict):
+        self.env = env
+        self.proc = None
+        self.log = ROOT / f".pytest-worker-{os.getpid()}.log"
+
+    def start(self, concurrency: int = 2, queues: str = "control,bulk"):
+        """Start the worker (again) on `queues` (the Procfile runs one worker per queue)."""
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "operator_console", "worker", "--loglevel=INFO",
+             f"--concurrency={concurrency}", f"--queues={queues}",
+             "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"],
+            cwd=ROOT, env=self.env, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        return self
+
+    def kill(self):
+        """SIGKILL the whole process group: a crash, no chance to ack or clean up."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def _worker_env(extra: dict) -> dict:
     env = dict(os.environ)
-    env.update(celery_worker_env)
+    env.update(extra)
     db = connection.settings_dict
     env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     env["CELERY_BROKER_URL"] = _broker_url()
     env["PYTHONUNBUFFERED"] = "1"
+    return env
 
-    class Worker:
-        def __init__(self):
-            self.proc = None
-            self.log = ROOT / f".pytest-worker-{os.getpid()}.log"
 
-        def start(self, concurrency: int = 2):
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "operator_console", "worker", "--loglevel=INFO",
-                 f"--concurrency={concurrency}", "--without-gossip", "--without-mingle", "--without-heartbeat",
-                 "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"],
-                cwd=ROOT, env=env, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT, start_new_session=True,
-            )
-            return self
+@pytest.fixture
+def celery_worker_process(transactional_db, celery_worker_env):
+    """A real `celery worker` process on the real Redis broker, using the test database, consuming
+    both queues (control and bulk).
 
-        def kill(self):
-            """SIGKILL the whole process group: a crash, no chance to ack or clean up."""
-            if self.proc and self.proc.poll() is None:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
-
-        def stop(self):
-            if self.proc and self.proc.poll() is None:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                try:
-                    self.proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    self.kill()
-
-    worker = Worker().start()
+    Yields a CeleryWorker with `.proc`, `.stop()`, `.start()`, `.kill()`; the broker database is
+    emptied first so no task of an earlier run is picked up.
+    """
+    client = redis.Redis.from_url(_broker_url())
+    client.flushdb()
+    worker = CeleryWorker(_worker_env(celery_worker_env)).start()
     yield worker
     worker.stop()
+    client.flushdb()
+
+
+@pytest.fixture
+def celery_workers(transactional_db, celery_worker_env):
+    """Start workers as the Procfile does, one per queue: `celery_workers(queues="bulk", concurrency=1)`.
+
+    The broker database is emptied first and after; every worker started is stopped at the end.
+    """
+    client = redis.Redis.from_url(_broker_url())
+    client.flushdb()
+    started = []
+
+    def start(*, queues: str, concurrency: int = 1, **env) -> CeleryWorker:
+        worker = CeleryWorker(_worker_env({**celery_worker_env, **env})).start(concurrency, queues)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
     client.flushdb()
 
 

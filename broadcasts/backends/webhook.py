@@ -7,9 +7,18 @@ and headers
     X-Broadcast-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" with BROADCAST_WEBHOOK_SECRET>
     Idempotency-Key: broadcast-<id>-batch-<n>   (the same on every retry of the batch)
 
-2xx: delivered. 4xx (and any other non-2xx but 5xx): the gateway refused the batch for good, every follower of it
-fails with the gateway's answer kept. 5xx, timeouts and connection errors are
-transient: SenderUnavailable, the task retries with backoff.
+Answers:
+* 2xx: delivered.
+* 409 with the JSON body {"status": "already_accepted"}: the gateway has already accepted a
+  batch with this Idempotency-Key (an earlier attempt whose answer was lost, e.g. to a
+  timeout): delivered. This is the contract for gateways; any other 409 is a refusal.
+* Any other 4xx (and non-2xx below 500): the gateway refused the batch for good; every
+  follower of it fails with the gateway's answer kept, and gets its R5 count back.
+* 5xx and connection failures: transient (SenderUnavailable); the task retries with backoff.
+  A timeout waiting for the answer is transient too, but its outcome is unknown (the gateway
+  may have delivered): if no retry settles it, the followers are failed and keep their R5
+  count. A retry carries the same Idempotency-Key, so a gateway that honours the contract
+  delivers once.
 """
 
 from __future__ import annotations
@@ -84,16 +93,34 @@ class WebhookBackend(BaseBackend):
             response = self.session.post(
                 self.url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
             )
+        except requests.ConnectTimeout as exc:
+            raise SenderUnavailable(f"Push gateway unreachable (no connection within {self.timeout:g}s): {exc}") from exc
         except requests.Timeout as exc:
-            raise SenderUnavailable(f"Push gateway timed out after {self.timeout:g}s: {exc}") from exc
+            raise SenderUnavailable(
+                f"Push gateway timed out after {self.timeout:g}s: {exc}", outcome_unknown=True
+            ) from exc
+        except requests.ConnectionError as exc:
+            # Refused before the request was sent: not delivered. Dropped after it: unknown.
+            sent = not isinstance(exc.__context__, OSError) and "NewConnectionError" not in str(exc)
+            raise SenderUnavailable(f"Push gateway unreachable: {exc}", outcome_unknown=sent) from exc
         except requests.RequestException as exc:
             raise SenderUnavailable(f"Push gateway unreachable: {exc}") from exc
         if response.status_code >= 500:
             raise SenderUnavailable(f"Push gateway answered HTTP {response.status_code}: {_excerpt(response)}")
+        if response.status_code == 409 and _already_accepted(response):
+            return {}
         if not 200 <= response.status_code < 300:
             error = f"Push gateway refused the batch, HTTP {response.status_code}: {_excerpt(response)}"
             return dict.fromkeys(batch.follower_ids, error)
         return {}
+
+
+def _already_accepted(response) -> bool:
+    """The gateway's answer for a batch it has already accepted under this Idempotency-Key."""
+    try:
+        return response.json().get("status") == "already_accepted"
+    except (ValueError, AttributeError):
+        return False
 
 
 def _excerpt(response) -> str:

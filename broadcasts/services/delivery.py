@@ -11,10 +11,12 @@ broadcasts.sql.
 from __future__ import annotations
 
 import time
+import uuid
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
@@ -97,13 +99,18 @@ def deliver_batch(batch_id: int, *, final_attempt: bool = False) -> str:
     Raises SenderUnavailable on a transient backend failure (the task retries), except on the
     final attempt, where the batch's followers are failed with the error kept.
     """
-    if sql.fetch_one(sql.heartbeat(batch_id, now=timezone.now())) is None:
+    now = timezone.now()
+    claim = uuid.uuid4().hex
+    stale_before = now - timedelta(seconds=settings.BROADCAST_BATCH_STALE_SECONDS)
+    if sql.fetch_one(sql.heartbeat(batch_id, now=now, claim=claim, stale_before=stale_before)) is None:
         status = DeliveryBatch.objects.filter(pk=batch_id).values_list("status", flat=True).first()
-        return Outcome.MISSING if status is None else Outcome.DUPLICATE if status == BatchStatus.DONE else Outcome.PAUSED
+        return {None: Outcome.MISSING, BatchStatus.DONE: Outcome.DUPLICATE, BatchStatus.SENDING: Outcome.BUSY}.get(
+            status, Outcome.PAUSED
+        )
     backend = get_backend()
     if backend.transactional:
         return _deliver_in_transaction(batch_id, backend)
-    return _deliver_external(batch_id, backend, final_attempt=final_attempt)
+    return _deliver_external(batch_id, backend, claim=claim, final_attempt=final_attempt)
 
 
 def _lock_head(batch_id: int) -> tuple[DeliveryBatch, str] | None:
@@ -165,8 +172,13 @@ def _claimed_followers(b: Broadcast, batch: DeliveryBatch) -> list[int]:
     )
 
 
-def _deliver_external(batch_id: int, backend: BaseBackend, *, final_attempt: bool) -> str:
-    """Claim (Tx 1), hand off with no transaction open, record the outcome (Tx 2)."""
+def _deliver_external(batch_id: int, backend: BaseBackend, *, claim: str, final_attempt: bool) -> str:
+    """Claim (Tx 1), hand off with no transaction open, record the outcome (Tx 2).
+
+    `claim` is this attempt's token: a `sending` batch is handed off again only by the attempt
+    that claimed it (deliver_batch's heartbeat takes over a claim only when it is stale), always
+    with the batch's one Idempotency-Key.
+    """
     # Tx 1: claim. The cap and the delivery rows are written once; a retry reuses them.
     with transaction.atomic():
         _relax_commit()
@@ -184,29 +196,38 @@ def _deliver_external(batch_id: int, backend: BaseBackend, *, final_attempt: boo
                 _complete_batch(batch, sent=0, filtered=0, failed=0, processed=0, now=timezone.now())
                 return Outcome.CANCELLED
             sent_ids = _record_deliveries(batch, b, cap, timezone.now()).sent_ids
-            DeliveryBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.SENDING)
-        else:  # claimed by an earlier attempt: hand the same followers over again
+            DeliveryBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.SENDING, claim=claim)
+        elif batch.claim != claim:
+            return Outcome.BUSY  # another attempt claimed it since our heartbeat
+        else:  # taken over from an earlier attempt: hand the same followers over again
             sent_ids = _claimed_followers(b, batch)
     # The hand-off, with no transaction open.
     failures: dict[int, str] = {}
+    unknown = False
     if sent_ids:
         try:
             with backend:
                 failures = _only(sent_ids, backend.send(_outgoing(batch, b, sent_ids)))
         except SenderUnavailable as exc:
             if not final_attempt:
-                DeliveryBatch.objects.filter(pk=batch_id).update(
-                    last_error=str(exc)[:LAST_ERROR_CHARS], heartbeat=timezone.now()
+                # Let go of the claim: the retry (or any attempt) may hand the batch off again.
+                DeliveryBatch.objects.filter(pk=batch_id, claim=claim).update(
+                    last_error=str(exc)[:LAST_ERROR_CHARS], heartbeat=timezone.now(), claim=""
                 )
                 raise
-            failures = dict.fromkeys(sent_ids, f"Gave up after retries: {exc}")
+            if exc.outcome_unknown:
+                # The gateway may have delivered: the followers keep their R5 count.
+                failures = dict.fromkeys(sent_ids, f"Outcome unknown after retries: {exc}")
+                unknown = True
+            else:
+                failures = dict.fromkeys(sent_ids, f"Gave up after retries: {exc}")
     # Tx 2: record the outcome and complete the batch.
     with transaction.atomic():
         _relax_commit()
         batch = lock_batch(batch_id, skip_locked=False)
         if batch.status == BatchStatus.DONE:
             return Outcome.DUPLICATE
-        _record_failures(b, cap, failures)
+        _record_failures(b, None if unknown else cap, failures)
         counts = dict(
             Delivery.objects.filter(
                 broadcast_id=b.pk, follower__gte=batch.first_follower_id, follower__lte=batch.last_follower_id
@@ -246,7 +267,8 @@ def _only(sent_ids: list[int], failures: dict[int, str]) -> dict[int, str]:
 
 
 def _record_failures(b: Broadcast, cap: sql.Cap | None, failures: dict[int, str]) -> int:
-    """Mark failed deliveries (error kept) and give their R5 slot back; returns how many."""
+    """Mark failed deliveries (error kept) and give their R5 slot back (none when `cap` is None:
+    no cap, or an outcome not known to be a failure); returns how many."""
     by_error: dict[str, list[int]] = defaultdict(list)
     for follower_id, error in failures.items():
         by_error[error or "Delivery failed."].append(follower_id)

@@ -176,7 +176,8 @@ def requeue_stale_batches(now: datetime | None = None) -> int:
             .values_list("id", flat=True)
         )
         if ids:
-            DeliveryBatch.objects.filter(pk__in=ids).update(heartbeat=now)
+            # Stale claims are let go: the requeued task may hand the batch off again (same key).
+            DeliveryBatch.objects.filter(pk__in=ids).update(heartbeat=now, claim="")
             enqueue_after_commit(ids)
     if ids:
         logger.warning("Re-queued %d stale delivery batches", len(ids))
