@@ -268,13 +268,19 @@ class Violation(models.Model):
     rule = models.ForeignKey(ContentRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="violations")
     points = models.PositiveIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
+    # Voided by ops (services.void_violation): kept for the record, its points no longer count (R7).
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    void_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["account", "created_at"], name="violation_account_time_idx")]
 
     def __str__(self):
-        return f"{self.account}: {self.points} points"
+        return f"{self.account}: {self.points} points" + (" (voided)" if self.voided_at else "")
 
 
 class DeliveryBatch(models.Model):
