@@ -270,6 +270,7 @@ class AuditEvent(models.Model):
         PARTIALLY_SENT = "partially_sent", "partially sent"
         FAILED = "failed", "failed"
         VIOLATION = "violation", "violation recorded"
+        VIOLATION_VOIDED = "violation_voided", "violation voided"
         REVOKED = "revoked", "revoked"
         EXPIRED = "expired", "expired"
         SUSPENDED = "suspended", "suspended"

@@ -139,3 +139,14 @@ class RejectForm(forms.Form):
 
     def service_kwargs(self) -> dict:
         return {"reason": self.cleaned_data["reason"]}
+
+
+class VoidViolationForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=gettext_lazy("Kept in the audit log; the violation's points stop counting."),
+    )
+
+    def service_kwargs(self) -> dict:
+        return {"reason": self.cleaned_data["reason"]}

@@ -3,8 +3,11 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Follower, OfficialAccount, Tag
+
+from . import matching
 
 RECIPIENTS_MIN = 2
 RECIPIENTS_MAX = 10_000
@@ -217,7 +220,20 @@ class ContentRule(models.Model):
         BLOCK = "block", "Block (reject at once)"
         FLAG = "flag", "Flag for the reviewer"
 
-    pattern = models.CharField(max_length=500)
+    pattern = models.CharField(
+        max_length=500,
+        help_text=_(
+            "Keyword: matches whole words, ignoring case, width (full-width letters), invisible characters "
+            "(zero-width space, soft hyphen), look-alike Cyrillic and Greek letters, and how words are "
+            "spaced or hyphenated: “free money” matches “FREE-money” and “ｆｒｅｅ money” but not "
+            "“carefree money-back” (nor “free moneys”: add other word forms as keywords of their own); "
+            "Chinese, Japanese, Korean and Thai keywords match anywhere in the text, spaces ignored. "
+            "Regular expression: RE2 syntax, case-insensitive, tried on that normalised text and on the "
+            "text as written; it must not match empty text. "
+            "Link domain: a domain such as bit.ly; matches links a browser would open there or on a "
+            "subdomain, in the URL, the cover URL and the text."
+        ),
+    )
     match = models.CharField(max_length=10, choices=Match.choices, default=Match.KEYWORD)
     action = models.CharField(max_length=5, choices=Action.choices, default=Action.FLAG)
     points = models.PositiveIntegerField(default=10, help_text="Violation points a blocked broadcast costs.")
@@ -232,13 +248,18 @@ class ContentRule(models.Model):
         return f"{self.get_match_display()} “{self.pattern}” ({self.action})"
 
     def clean(self):
-        if self.match == self.Match.REGEX:
-            import re
-
-            try:
-                re.compile(self.pattern)
-            except re.error as exc:
-                raise ValidationError({"pattern": f"Not a valid regular expression: {exc}."}) from exc
+        # The admin's form shows these on the pattern field; screening skips a rule that fails them.
+        if not self.pattern:
+            return  # the field's own validation says it is required
+        try:
+            if self.match == self.Match.KEYWORD:
+                matching.keyword_needle(self.pattern)
+            elif self.match == self.Match.REGEX:
+                matching.compile_regex(self.pattern)
+            elif self.match == self.Match.DOMAIN:
+                matching.rule_domain(self.pattern)
+        except matching.PatternError as exc:
+            raise ValidationError({"pattern": exc.message}) from exc
 
 
 class Violation(models.Model):
@@ -247,13 +268,19 @@ class Violation(models.Model):
     rule = models.ForeignKey(ContentRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="violations")
     points = models.PositiveIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
+    # Voided by ops (services.void_violation): kept for the record, its points no longer count (R7).
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    void_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["account", "created_at"], name="violation_account_time_idx")]
 
     def __str__(self):
-        return f"{self.account}: {self.points} points"
+        return f"{self.account}: {self.points} points" + (" (voided)" if self.voided_at else "")
 
 
 class DeliveryBatch(models.Model):

@@ -1,29 +1,35 @@
 """Content screening before review (R7): keyword, regex and link-domain rules.
 
-Rules are read from the database on every screening, so a rule saved in the
-admin applies to the very next submission. Matching is case-insensitive.
-A domain rule matches a link's host or any subdomain of it ("bit.ly" matches
-"bit.ly" and "m.bit.ly", not "notbit.ly"); links are found with or without a scheme.
+Rules are read from the database on every screening, so a rule saved in the admin applies to
+the very next submission. How a rule matches is `broadcasts.matching`:
+
+* keyword: the text and the keyword are normalised the same way (NFKC, invisible characters
+  removed, look-alike letters mapped, case folded, spaces and dashes collapsed) and the keyword
+  matches whole words ("free money" is not in "carefree money-back"); a keyword edge in
+  Chinese, Japanese, Korean or Thai matches inside a run of text (such scripts have no spaces);
+* regex: RE2 (linear time, case-insensitive) on the normalised text, then on the text as written;
+* domain: a link's host, as a browser opens it, is the domain or one of its subdomains
+  ("bit.ly" matches "bit.ly" and "m.bit.ly", not "notbit.ly"); links are found in the url,
+  the cover url and the text, with or without a scheme.
+
+Screening reads rules and text only, in time linear in the text; callers run it before taking
+row locks. A rule that cannot run (saved around the admin's validation) is skipped with a warning.
+Excerpts shown to the reviewer are cut from the text as written.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
+from . import matching
+from .matching import PatternError, browser_host, link_hosts
 from .models import ContentRule
+
+__all__ = ["EXCERPT_RADIUS", "Finding", "browser_host", "link_hosts", "screen", "screen_broadcast", "screened_content"]
 
 logger = logging.getLogger(__name__)
 
-# A link with a scheme; its host is taken with urlsplit so "http://good.com@evil.com/" is evil.com.
-_URL_RE = re.compile(r"[a-z][a-z0-9+.-]*://[^\s<>\"'()\[\]]+", re.IGNORECASE)
-# A bare host name such as "bit.ly/abc" or "www.example.com" (at least one dot, a letter TLD).
-_HOST_RE = re.compile(
-    r"(?<![\w@.-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9])(?![\w-])",
-    re.IGNORECASE,
-)
 EXCERPT_RADIUS = 30  # characters of context either side of a match shown to the reviewer
 
 
@@ -57,59 +63,48 @@ def _excerpt(text: str, start: int, end: int) -> str:
     return ("…" if left else "") + text[left:right].replace("\n", " ") + ("…" if right < len(text) else "")
 
 
-def link_hosts(*texts: str) -> list[str]:
-    """Every host named in the texts, lower-case, without a trailing dot, in order of appearance."""
-    hosts: list[str] = []
-    for text in texts:
-        if not text:
-            continue
-        rest = text
-        for m in _URL_RE.finditer(text):
-            try:
-                host = urlsplit(m.group(0)).hostname
-            except ValueError:
-                host = None
-            if host:
-                hosts.append(host.rstrip(".").lower())
-            rest = rest.replace(m.group(0), " ")
-        hosts.extend(m.group(1).rstrip(".").lower() for m in _HOST_RE.finditer(rest))
-    return list(dict.fromkeys(hosts))
-
-
-def _domain_matches(host: str, domain: str) -> bool:
-    domain = domain.strip().lower().rstrip(".")
-    if "://" in domain:
-        domain = (urlsplit(domain).hostname or "").rstrip(".")
-    return bool(domain) and (host == domain or host.endswith("." + domain))
+def _regex_span(rule: ContentRule, text: str, folded: matching.Folded) -> tuple[int, int] | None:
+    regex = matching.compile_regex(rule.pattern)
+    m = regex.search(folded.text)
+    if m and m.end() > m.start():
+        return folded.span(m.start(), m.end())
+    m = regex.search(text)
+    return (m.start(), m.end()) if m and m.end() > m.start() else None
 
 
 def screen(*, title: str = "", body: str = "", url: str = "", cover_url: str = "") -> list[Finding]:
-    """All active rules matching the content, blocking rules first."""
+    """All active rules matching the content, blocking rules first (each group by points, then rule id)."""
     text = "\n".join(part for part in (title, body, url, cover_url) if part)
-    hosts = link_hosts(title, body, url, cover_url)
+    folded = matching.fold(text)
+    hosts = link_hosts(url, cover_url, title, body)
     findings: list[Finding] = []
     for rule in ContentRule.objects.filter(active=True).order_by("-points", "id"):
-        if rule.match == ContentRule.Match.KEYWORD:
-            needle = rule.pattern.strip()
-            m = re.search(re.escape(needle), text, re.IGNORECASE) if needle else None
-            if m:
-                findings.append(Finding(rule, _excerpt(text, m.start(), m.end())))
-        elif rule.match == ContentRule.Match.REGEX:
-            try:
-                m = re.search(rule.pattern, text, re.IGNORECASE)
-            except re.error:
-                # Admin validation refuses bad patterns; one saved some other way must not stop submissions.
-                logger.warning("content rule %s has an invalid regular expression; skipped", rule.pk)
-                continue
-            if m:
-                findings.append(Finding(rule, _excerpt(text, m.start(), m.end())))
-        elif rule.match == ContentRule.Match.DOMAIN:
-            host = next((h for h in hosts if _domain_matches(h, rule.pattern)), None)
-            if host is not None:
-                findings.append(Finding(rule, host))
+        try:
+            if rule.match == ContentRule.Match.KEYWORD:
+                span = matching.find_keyword(matching.keyword_needle(rule.pattern), folded.text)
+                if span:
+                    findings.append(Finding(rule, _excerpt(text, *folded.span(*span))))
+            elif rule.match == ContentRule.Match.REGEX:
+                span = _regex_span(rule, text, folded)
+                if span:
+                    findings.append(Finding(rule, _excerpt(text, *span)))
+            elif rule.match == ContentRule.Match.DOMAIN:
+                domain = matching.rule_domain(rule.pattern)
+                host = next((h for h in hosts if matching.domain_matches(h, domain)), None)
+                if host is not None:
+                    findings.append(Finding(rule, host))
+        except PatternError as exc:
+            # ContentRule.clean() refuses these; one saved some other way must not stop submissions.
+            logger.warning("content rule %s cannot run and is skipped: %s", rule.pk, exc.message)
     findings.sort(key=lambda f: not f.is_block)
     return findings
 
 
+def screened_content(broadcast) -> tuple[str, str, str, str]:
+    """The fields screening reads: a submission checks they did not change between screening and its lock."""
+    return broadcast.title, broadcast.body, broadcast.url, broadcast.cover_url
+
+
 def screen_broadcast(broadcast) -> list[Finding]:
-    return screen(title=broadcast.title, body=broadcast.body, url=broadcast.url, cover_url=broadcast.cover_url)
+    title, body, url, cover_url = screened_content(broadcast)
+    return screen(title=title, body=body, url=url, cover_url=cover_url)

@@ -53,10 +53,11 @@ def audience_size(b: Broadcast) -> int:
 
 
 def violation_points(account, *, now: datetime | None = None) -> int:
-    """The account's violation points within the penalty window (R7) ending at `now`."""
+    """The account's violation points within the penalty window (R7) ending at `now`; voided ones do not count."""
     now = now or timezone.now()
     since = now - timedelta(days=settings.BROADCAST_PENALTY_WINDOW_DAYS)
-    total = Violation.objects.filter(account=account, created_at__gt=since).aggregate(total=Sum("points"))["total"]
+    violations = Violation.objects.filter(account=account, created_at__gt=since, voided_at__isnull=True)
+    total = violations.aggregate(total=Sum("points"))["total"]
     return total or 0
 
 

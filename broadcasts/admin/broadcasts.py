@@ -8,8 +8,6 @@ phone preview (R6), findings, audience size, quota position and the certificatio
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -27,7 +25,7 @@ from operator_console.admin_actions import ServiceErrorsAsMessagesMixin, next_ur
 from operator_console.admin_tools import ConsoleDatesMixin
 from operator_console.platform_time import format_moment, platform_zone_name
 
-from .. import lifecycle, selectors, services
+from .. import lifecycle, moderation, selectors, services
 from ..forms import ApproveForm, BroadcastForm
 from ..models import Broadcast
 from .display import (
@@ -309,5 +307,5 @@ def review_context(request, b: Broadcast) -> dict:
         "progress": progress_bar(b),
         "status_badge": status_badge(b),
         "platform_zone": platform_zone_name(),
-        "article_host": urlsplit(b.url).hostname or "" if b.url else "",
+        "article_host": moderation.browser_host(b.url) if b.url else "",  # the host a browser opens
     }

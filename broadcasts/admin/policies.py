@@ -8,11 +8,14 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
+from operator_console.admin_actions import service_action
 from operator_console.admin_tools import ConsoleDatesMixin, ReadOnlyAdmin
 from operator_console.platform_time import format_moment, platform_zone_name
 
+from .. import services
+from ..forms import VoidViolationForm
 from ..models import ContentRule, QuotaPolicy, QuotaReservation, Violation
 
 
@@ -57,8 +60,37 @@ class ContentRuleAdmin(admin.ModelAdmin):
 
 @admin.register(Violation)
 class ViolationAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "account", "broadcast", "rule", "points")
+    """Violations are recorded by moderation; a reviewer may void one with a reason (its points
+    stop counting, R7), e.g. after a bad rule."""
+
+    list_display = ("created_at", "account", "broadcast", "rule", "points", "voided")
     list_select_related = ("account", "broadcast", "rule")
     raw_id_fields = ("account", "broadcast", "rule")
     show_full_result_count = False
     search_fields = ("=account__app_id",)
+    actions = ["void_selected"]
+
+    @admin.display(description=gettext_lazy("Voided"))
+    def voided(self, obj):
+        if obj.voided_at is None:
+            return "—"
+        return format_lazy("{} ({})", format_moment(obj.voided_at, zone=False), obj.void_reason)
+
+    def has_void_permission(self, request):
+        return request.user.has_perm("broadcasts.approve_broadcast")
+
+    @admin.action(description=gettext_lazy("Void selected violations…"), permissions=["void"])
+    def void_selected(self, request, queryset):
+        return service_action(
+            self, request, queryset, services.void_violation,
+            form_class=VoidViolationForm,
+            action="void_selected",
+            success=lambda done: ngettext(
+                "Voided %(count)d violation.", "Voided %(count)d violations.", len(done)
+            ) % {"count": len(done)},
+            template="admin/accounts/action_form.html",
+            title=ngettext("Void violation", "Void violations", queryset.count()),
+            submit_label=_("Void"),
+            intro=_("Its points stop counting towards the account's penalty threshold."),
+            danger=True,
+        )

@@ -8,7 +8,7 @@ and the API call these names (a public contract: `services.submit_broadcast`,
     review       submit / approve / reject / cancel / reschedule (lifecycle.TABLE decides)
     eligibility  check_can_send: account status (R7) and certification (R4) at send time
     quota        reserve / release / move the account-quota slot (R2, R3, R3a)
-    penalties    record_violation, apply_penalties (R7)
+    penalties    record_violation, apply_penalties, void_violation (R7)
     dispatch     dispatch_due_broadcasts, dispatch_broadcast, requeue_stale_batches
     delivery     deliver_batch (R5, exactly once), finish_broadcast
     control      pause_broadcast, resume_broadcast, start_sending
@@ -20,7 +20,7 @@ from .delivery import deliver_batch, finish_broadcast
 from .dispatch import dispatch_broadcast, dispatch_due_broadcasts, enqueue_batches, requeue_stale_batches
 from .drafts import EDITABLE_FIELDS, create_broadcast, update_broadcast, validate_draft, validate_edit
 from .eligibility import check_can_send
-from .penalties import apply_penalties, record_violation
+from .penalties import apply_penalties, record_violation, void_violation
 from .quota import move_reservation, release_reservation, reserve_slot
 from .review import approve_broadcast, cancel_broadcast, reject_broadcast, reschedule_broadcast, submit_broadcast
 
@@ -50,4 +50,5 @@ __all__ = [
     "update_broadcast",
     "validate_draft",
     "validate_edit",
+    "void_violation",
 ]

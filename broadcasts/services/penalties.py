@@ -7,11 +7,14 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import AuditEvent, OfficialAccount
 from accounts.services import record_event, suspend_account
+from operator_console.platform_time import format_moment
 
 from .. import selectors
+from ..exceptions import InvalidState, ReasonRequired
 from ..models import Broadcast, ContentRule, Violation
 from .locks import lock_account
 
@@ -51,3 +54,32 @@ def apply_penalties(account: OfficialAccount, *, now: datetime | None = None) ->
             f"broadcasting suspended for {settings.BROADCAST_PENALTY_DAYS} days"
         ),
     )
+
+
+@transaction.atomic
+def void_violation(violation: Violation, *, by, reason: str) -> Violation:
+    """Void a violation (a bad rule, a wrong call): it stays on record, audited, and its points stop
+    counting towards penalties (R7). A suspension already applied stays until ops reinstate the
+    account or it ends. Raises reason_required, invalid_state (already voided).
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired(_("Give a reason to void a violation; it is kept in the audit log."))
+    # Lock order: the account (as record_violation and the review services), then the violation.
+    account = lock_account(violation.account)
+    v = Violation.objects.select_for_update().get(pk=violation.pk)
+    if v.voided_at is not None:
+        raise InvalidState(
+            _("Violation #%(id)s of %(account)s was already voided on %(when)s.")
+            % {"id": v.pk, "account": account.name, "when": format_moment(v.voided_at)}
+        )
+    v.voided_at = timezone.now()
+    v.voided_by = by
+    v.void_reason = reason
+    v.save(update_fields=["voided_at", "voided_by", "void_reason"])
+    points = selectors.violation_points(account, now=v.voided_at)
+    record_event(
+        v, by=by, verb=AuditEvent.Verb.VIOLATION_VOIDED, account=account,
+        note=f"{v.points} points no longer count ({points} in the penalty window now): {reason}",
+    )
+    return v

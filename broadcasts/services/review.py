@@ -8,13 +8,14 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import AuditEvent
 from accounts.services import record_event
 from operator_console.platform_time import format_moment
 
 from .. import lifecycle, moderation
-from ..exceptions import ContentBlocked, FourEyes, ReasonRequired
+from ..exceptions import ContentBlocked, FourEyes, InvalidState, ReasonRequired
 from ..lifecycle import Action
 from ..models import Broadcast
 from ..windows import window_for
@@ -30,16 +31,21 @@ Status = Broadcast.Status
 def submit_broadcast(broadcast: Broadcast, *, by) -> Broadcast:
     """Screen a draft and queue it for review (draft -> pending_review, flag findings attached).
 
+    Screening runs before the row locks are taken; a draft edited meanwhile is refused (invalid_state).
     A blocking rule rejects it at once and records a violation; both are committed
     before ContentBlocked is raised. Raises invalid_state, invalid_content, invalid_audience, content_blocked.
     """
+    content, findings = _screen_unlocked(broadcast)
     blocked = None
     with transaction.atomic():
         account, b = lock_broadcast(broadcast)
         lifecycle.require(b, Action.SUBMIT)
+        if moderation.screened_content(b) != content:
+            raise InvalidState(
+                _("“%(title)s” was edited while it was being screened; submit it again.") % {"title": b.title}
+            )
         ids = list(b.recipients.values_list("id", flat=True)) if b.audience == Broadcast.Audience.FOLLOWERS else []
         validate_draft(account, recipients=ids, **{name: getattr(b, name) for name in CONTENT_FIELDS})
-        findings = moderation.screen_broadcast(b)
         blocks = [f for f in findings if f.is_block]
         now = timezone.now()
         b.submitted_at = now
@@ -66,6 +72,16 @@ def submit_broadcast(broadcast: Broadcast, *, by) -> Broadcast:
         )
     # Outside the atomic block: the rejection and the violation stay committed.
     raise blocked
+
+
+def _screen_unlocked(broadcast: Broadcast) -> tuple[tuple[str, ...], list[moderation.Finding]]:
+    """The content of a fresh, unlocked read of the draft and its findings. No row lock is held while
+    the rules run, so no other submission or approval of the account waits on them; submit_broadcast
+    then checks under its locks that the content is unchanged (an edit of a draft locks its row).
+    """
+    current = Broadcast.objects.get(pk=broadcast.pk)
+    lifecycle.require(current, Action.SUBMIT)  # fail fast; checked again under the lock
+    return moderation.screened_content(current), moderation.screen_broadcast(current)
 
 
 @transaction.atomic

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('broadcasts', '0005_fanout_storage'),
+        ('broadcasts', '0007_violation_void'),
     ]
 
     operations = [
