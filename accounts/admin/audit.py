@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from operator_console.admin_keyset import KeysetPaginationMixin
 from operator_console.admin_tools import EstimatedCountPaginator, ReadOnlyAdmin
 
 from ..models import AuditEvent
@@ -13,7 +14,7 @@ from .common import AccountFilter
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
+class AuditEventAdmin(KeysetPaginationMixin, ReadOnlyAdmin):
     """Read-only: the log is written by the services alone."""
 
     list_display = ["at", "who", "verb", "object_ref", "account", "note"]
@@ -22,6 +23,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = EstimatedCountPaginator
+    ordering = ("-id",)  # newest first, and keyset navigation past the counted pages
 
     @admin.display(description=gettext_lazy("By"), ordering="by")
     def who(self, obj):

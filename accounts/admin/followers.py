@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy
 
+from operator_console.admin_keyset import KeysetPaginationMixin
 from operator_console.admin_tools import EstimatedCountPaginator
 
 from ..forms import FollowerForm
@@ -14,7 +15,7 @@ from .common import AccountFilter
 
 
 @admin.register(Follower)
-class FollowerAdmin(admin.ModelAdmin):
+class FollowerAdmin(KeysetPaginationMixin, admin.ModelAdmin):
     form = FollowerForm
     list_display = ["openid", "nickname", "account", "subscribed", "subscribed_at"]
     list_select_related = ["account"]

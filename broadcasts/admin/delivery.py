@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Follower
+from operator_console.admin_keyset import KeysetPaginationMixin
 from operator_console.admin_tools import EstimatedCountPaginator, IdFilter, ReadOnlyAdmin
 
 from ..models import Delivery, DeliveryBatch, InboxMessage
@@ -57,7 +58,7 @@ def _shortened(text: str, limit: int = 80) -> str:
     return (text[:limit] + "…") if len(text) > limit else text
 
 
-class BigTableAdmin(ReadOnlyAdmin):
+class BigTableAdmin(KeysetPaginationMixin, ReadOnlyAdmin):
     """Read-only list of a table with tens of millions of rows: bounded counts, indexed filters, no sorting."""
 
     paginator = DeliveryCountPaginator
