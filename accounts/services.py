@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from operator_console.platform_time import format_moment
 
@@ -194,3 +195,34 @@ def lift_expired_suspensions(now: datetime | None = None) -> int:
             [AuditEvent(by=None, verb=AuditEvent.Verb.REINSTATED, account_id=i, object_type="officialaccount", object_id=i) for i in ids]
         )
     return len(ids)
+
+
+@transaction.atomic
+def change_account_kind(account: OfficialAccount, *, by, kind: str, reason: str = "") -> OfficialAccount:
+    """Switch an account between subscription and service (R1); its quota rule (R2/R3), folding and
+    menu (R6) follow the kind. Audited with the old and new kind. Raises invalid_input, invalid_state.
+    """
+    if kind not in OfficialAccount.Kind.values:
+        raise InvalidInput(_("Unknown account kind “%(kind)s”; use subscription or service.") % {"kind": kind},
+                           field="kind")
+    account = OfficialAccount.objects.select_for_update().get(pk=account.pk)
+    if account.kind == kind:
+        raise InvalidState(
+            _("“%(name)s” is already a %(kind)s.") % {"name": account.name, "kind": account.get_kind_display().lower()},
+            field="kind",
+        )
+    if kind == OfficialAccount.Kind.SUBSCRIPTION and account.menu_items.exists():
+        raise InvalidState(
+            _("Only service accounts have a custom menu; delete “%(name)s”'s menu before making it a subscription "
+              "account.") % {"name": account.name},
+            field="kind",
+        )
+    old = account.get_kind_display()
+    account.kind = kind
+    account.save(update_fields=["kind"])
+    note = _("kind: %(old)s → %(new)s") % {"old": old, "new": account.get_kind_display()}
+    reason = (reason or "").strip()
+    if reason:
+        note += "; " + _("reason: %(reason)s") % {"reason": reason}
+    record_event(account, by=by, verb=AuditEvent.Verb.KIND_CHANGED, account=account, note=note)
+    return account
