@@ -30,7 +30,7 @@ from django.utils import timezone
 from .imports import can_skip_row_triggers
 from .models import Follower, MenuItem, OfficialAccount, Tag
 from .roles import sync_roles
-from .services import approve_certification, submit_certification
+from .services import approve_certification, save_menu_item, submit_certification
 
 DEFAULT_FOLLOWERS = 3_000
 # Rows per bulk_create on SQLite: bounded memory, few statements.
@@ -183,19 +183,17 @@ def seed_account(demo: DemoData, spec: DemoAccountSpec) -> OfficialAccount:
 
 
 def seed_menu(account: OfficialAccount, menu) -> int:
-    """A service account's custom menu, each item validated like the admin does."""
+    """A service account's custom menu, each item saved as the admin does (save_menu_item)."""
     made = 0
     for position, (name, kind, target, children) in enumerate(menu):
         top = MenuItem(account=account, name=name, kind=kind, position=position,
                        **({"url": target} if kind == "view" else {"key": target}))
-        top.full_clean()
-        top.save()
+        save_menu_item(top, by=None)
         made += 1
         for child_position, (child_name, child_kind, child_target) in enumerate(children):
             child = MenuItem(account=account, parent=top, name=child_name, kind=child_kind, position=child_position,
                              **({"url": child_target} if child_kind == "view" else {"key": child_target}))
-            child.full_clean()
-            child.save()
+            save_menu_item(child, by=None)
             made += 1
     return made
 

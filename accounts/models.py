@@ -274,7 +274,8 @@ class AuditEvent(models.Model):
     at = models.DateTimeField(default=timezone.now, db_index=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     verb = models.CharField(max_length=40)
-    account = models.ForeignKey(OfficialAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    # SET_NULL: the log outlives what it records (an account's deletion is itself an event).
+    account = models.ForeignKey(OfficialAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
     object_type = models.CharField(max_length=40)
     object_id = models.BigIntegerField(null=True, blank=True)
     note = models.TextField(blank=True)

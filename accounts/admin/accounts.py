@@ -13,12 +13,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from operator_console.admin_actions import service_action
+from operator_console.admin_actions import AuditedChangesMixin, ServiceErrorsAsMessagesMixin, service_action
 from operator_console.platform_time import format_moment
 
 from .. import selectors, services
 from ..forms import AccountKindForm, OfficialAccountForm, SuspendForm
-from ..models import Certification, OfficialAccount
+from ..models import Certification, MenuItem, OfficialAccount
 from .common import ActionPagesMixin, CertifiedFilter
 from .menus import MenuItemInline
 
@@ -54,7 +54,7 @@ def _reinstated(n: int) -> str:
 
 
 @admin.register(OfficialAccount)
-class OfficialAccountAdmin(ActionPagesMixin, admin.ModelAdmin):
+class OfficialAccountAdmin(AuditedChangesMixin, ServiceErrorsAsMessagesMixin, ActionPagesMixin, admin.ModelAdmin):
     form = OfficialAccountForm
     list_display = ["account", "kind", "certified_badge", "followers", "status_badge"]
     list_filter = ["kind", "status", CertifiedFilter]
@@ -89,6 +89,17 @@ class OfficialAccountAdmin(ActionPagesMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return selectors.accounts_for_list(super().get_queryset(request))
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not MenuItem:
+            return super().save_formset(request, form, formset, change)
+        # The menu inline saves item by item through save_menu_item (R6 counted under the account's lock):
+        # deletions first, then changes, then additions, so a slot freed in this submit can be used in it.
+        formset.save(commit=False)
+        for item in formset.deleted_objects:
+            item.delete()
+        for item in [*(obj for obj, _fields in formset.changed_objects), *formset.new_objects]:
+            services.save_menu_item(item, by=request.user)
 
     def get_search_results(self, request, queryset, search_term):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy
 
+from operator_console.admin_actions import AuditedChangesMixin
 from operator_console.admin_tools import EstimatedCountPaginator
 
 from ..forms import FollowerForm
@@ -14,7 +15,7 @@ from .common import AccountFilter
 
 
 @admin.register(Follower)
-class FollowerAdmin(admin.ModelAdmin):
+class FollowerAdmin(AuditedChangesMixin, admin.ModelAdmin):
     form = FollowerForm
     list_display = ["openid", "nickname", "account", "subscribed", "subscribed_at"]
     list_select_related = ["account"]
@@ -32,7 +33,7 @@ class FollowerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(AuditedChangesMixin, admin.ModelAdmin):
     list_display = ["name", "account"]
     list_select_related = ["account"]
     list_filter = [AccountFilter]
