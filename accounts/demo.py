@@ -5,8 +5,9 @@ openid, username) and only what is missing is added, so a second run adds nothin
 a run with more followers tops the demo accounts up.
 
 Staff logins: users `operator`, `reviewer` and `auditor` in the groups of the same
-names, with the password from the environment variable DEMO_PASSWORD or, by default,
-DEFAULT_DEMO_PASSWORD below (set when a user is created; never reset afterwards).
+names. Each gets its own generated password, shown once by the run that makes the user
+(like `ensure_superuser`'s), unless the environment variable DEMO_PASSWORD sets one for all
+three. A password is set when a user is made, never reset afterwards.
 
 Other apps add their own demo data after this one: an installed app with a module
 `<app>/demo.py` defining `seed_demo(demo: DemoData, *, stdout)` is called by the
@@ -17,6 +18,7 @@ broadcasts that way, since `accounts` never imports `broadcasts`).
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -28,10 +30,9 @@ from django.utils import timezone
 from .imports import can_skip_row_triggers
 from .models import Follower, MenuItem, OfficialAccount, Tag
 from .roles import sync_roles
-from .services import approve_certification, submit_certification
+from .services import approve_certification, save_menu_item, submit_certification
 
 DEFAULT_FOLLOWERS = 3_000
-DEFAULT_DEMO_PASSWORD = "demo-console-2024"
 # Rows per bulk_create on SQLite: bounded memory, few statements.
 SQLITE_CHUNK = 5_000
 # Demo subscriptions are spread over the last two years (minutes), one in 25 has unsubscribed.
@@ -94,14 +95,16 @@ class DemoData:
 
     accounts: dict[str, OfficialAccount] = field(default_factory=dict)  # by app_id
     staff: dict[str, object] = field(default_factory=dict)  # username -> User
-    password: str = DEFAULT_DEMO_PASSWORD
-    password_kept: dict[str, bool] = field(default_factory=dict)  # username -> still the demo password
+    password: str | None = None  # DEMO_PASSWORD, for every demo user; None: one generated per user
+    new_passwords: dict[str, str] = field(default_factory=dict)  # username -> password set by this run
+    password_kept: dict[str, bool] = field(default_factory=dict)  # username -> still `password`
     added: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("accounts", "tags", "followers", "tag links", "certifications", "menu items", "staff users"), 0))
 
 
-def demo_password() -> str:
-    return os.environ.get("DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD
+def demo_password() -> str | None:
+    """DEMO_PASSWORD, or None: each demo user then gets a password of its own, generated."""
+    return os.environ.get("DEMO_PASSWORD") or None
 
 
 def seed_demo(*, followers: int = DEFAULT_FOLLOWERS, password: str | None = None) -> DemoData:
@@ -136,11 +139,14 @@ def seed_staff(demo: DemoData) -> None:
             defaults={"first_name": first_name, "email": f"{username}@example.com", "is_staff": True},
         )
         if created:
-            user.set_password(demo.password)
+            # Never one shared or published password: the operator must not know the reviewer's (four eyes).
+            password = demo.password or secrets.token_urlsafe(12)
+            user.set_password(password)
             user.save(update_fields=["password"])
             demo.added["staff users"] += 1
+            demo.new_passwords[username] = password
             demo.password_kept[username] = True
-        else:
+        elif demo.password:
             demo.password_kept[username] = user.check_password(demo.password)
         user.groups.add(Group.objects.get(name=group_name))
         demo.staff[username] = user
@@ -177,19 +183,17 @@ def seed_account(demo: DemoData, spec: DemoAccountSpec) -> OfficialAccount:
 
 
 def seed_menu(account: OfficialAccount, menu) -> int:
-    """A service account's custom menu, each item validated like the admin does."""
+    """A service account's custom menu, each item saved as the admin does (save_menu_item)."""
     made = 0
     for position, (name, kind, target, children) in enumerate(menu):
         top = MenuItem(account=account, name=name, kind=kind, position=position,
                        **({"url": target} if kind == "view" else {"key": target}))
-        top.full_clean()
-        top.save()
+        save_menu_item(top, by=None)
         made += 1
         for child_position, (child_name, child_kind, child_target) in enumerate(children):
             child = MenuItem(account=account, parent=top, name=child_name, kind=child_kind, position=child_position,
                              **({"url": child_target} if child_kind == "view" else {"key": child_target}))
-            child.full_clean()
-            child.save()
+            save_menu_item(child, by=None)
             made += 1
     return made
 

@@ -11,6 +11,7 @@ __all__ = [
     "ImportHeaderInvalid",
     "ImportRowsInvalid",
     "InvalidInput",
+    "InvalidMenu",
     "InvalidState",
     "ReasonRequired",
 ]
@@ -22,6 +23,12 @@ class AlreadyCertified(DomainError):
 
 class CertificationPending(DomainError):
     code = ErrorCode.CERTIFICATION_PENDING
+
+
+class InvalidMenu(DomainError):
+    """A custom menu the platform would not take (R6: limits, levels, kinds); `context["field"]` names the field."""
+
+    code = ErrorCode.INVALID_MENU
 
 
 class AccountNotFound(DomainError):

@@ -74,16 +74,20 @@ class OfficialAccountForm(forms.ModelForm):
         model = OfficialAccount
         fields = ["name", "app_id", "kind", "owner_name", "contact_email"]
 
-    def clean_kind(self):
-        kind = self.cleaned_data["kind"]
-        account = self.instance
-        # The instance still holds the saved kind here: the form copies its data in after clean().
-        if account.pk and account.is_service and kind != account.kind and account.menu_items.exists():
-            raise ValidationError(
-                "Only service accounts have a custom menu; delete this account's menu before making it a "
-                "subscription account."
-            )
-        return kind
+
+class AccountKindForm(forms.Form):
+    """Switch an account's kind (accounts.services.change_account_kind): the quota rule changes with it."""
+
+    kind = forms.ChoiceField(
+        label=gettext_lazy("New kind"), choices=[("", "---------"), *OfficialAccount.Kind.choices],
+        help_text=gettext_lazy(
+            "A subscription account may send 1 broadcast a day; a service account 4 a month, with a custom menu."
+        ),
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=gettext_lazy("Kept in the audit log with the old and the new kind."),
+    )
 
 
 class MenuParentChoiceField(forms.ModelChoiceField):

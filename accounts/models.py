@@ -58,7 +58,11 @@ class OfficialAccount(models.Model):
 
     class Meta:
         ordering = ["name"]
-        permissions = [("suspend_account", "Can suspend and reinstate accounts")]
+        permissions = [
+            ("suspend_account", "Can suspend and reinstate accounts"),
+            # The kind decides the quota (R2/R3), so changing it is a decision of its own (change_account_kind).
+            ("change_account_kind", "Can switch accounts between subscription and service"),
+        ]
         indexes = [models.Index(fields=["name"], name="account_name_idx")]
 
     def __str__(self):
@@ -276,11 +280,14 @@ class AuditEvent(models.Model):
         SUSPENDED = "suspended", "suspended"
         REINSTATED = "reinstated", "reinstated"
         IMPORTED_FOLLOWERS = "imported_followers", "imported followers"
+        KIND_CHANGED = "kind_changed", "kind changed"
+        DELETED = "deleted", "deleted"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     verb = models.CharField(max_length=40)
-    account = models.ForeignKey(OfficialAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    # SET_NULL: the log outlives what it records (an account's deletion is itself an event).
+    account = models.ForeignKey(OfficialAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
     object_type = models.CharField(max_length=40)
     object_id = models.BigIntegerField(null=True, blank=True)
     note = models.TextField(blank=True)

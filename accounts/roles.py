@@ -47,6 +47,7 @@ ROLES = {
         "accounts.change_certification",
         "accounts.review_certification",
         "accounts.suspend_account",
+        "accounts.change_account_kind",
         "broadcasts.change_broadcast",
         "broadcasts.approve_broadcast",
         "broadcasts.control_delivery",

@@ -5,15 +5,22 @@ Admin actions, tasks and commands call these; nothing else writes these fields.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from django.db import transaction
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
+from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from operator_console.platform_time import format_moment
 
-from .exceptions import AlreadyCertified, CertificationPending, InvalidInput, InvalidState, ReasonRequired
-from .models import CERTIFICATION_VALIDITY, AuditEvent, Certification, OfficialAccount
+from .exceptions import AlreadyCertified, CertificationPending, InvalidInput, InvalidMenu, InvalidState, ReasonRequired
+from .models import CERTIFICATION_VALIDITY, AuditEvent, Certification, MenuItem, OfficialAccount
+
+# A value longer than this is cut in an audit note (a content rule's pattern, a long note).
+AUDIT_VALUE_MAX = 100
 
 
 def record_event(obj, *, by, verb: AuditEvent.Verb, account: OfficialAccount | None = None, note: str = "") -> AuditEvent:
@@ -29,6 +36,49 @@ def record_event(obj, *, by, verb: AuditEvent.Verb, account: OfficialAccount | N
         object_id=obj.pk,
         note=note,
     )
+
+
+def _shown(field: models.Field | None, value: Any) -> str:
+    """A field's value as a person reads it in the audit log: choice labels, related objects by name."""
+    if value is None or value == "" or (isinstance(value, Iterable) and not isinstance(value, str) and not value):
+        return "—"
+    if field is not None and field.many_to_many:
+        return ", ".join(sorted(str(v) for v in value))
+    if field is not None and field.is_relation and not isinstance(value, models.Model):
+        value = field.related_model._default_manager.filter(pk=value).first() or f"#{value}"
+    elif field is not None and field.choices:
+        value = dict(field.flatchoices).get(value, value)
+    if isinstance(value, bool):
+        value = _("yes") if value else _("no")
+    elif isinstance(value, datetime):
+        value = format_moment(value)
+    text = str(value)
+    return text if len(text) <= AUDIT_VALUE_MAX else text[: AUDIT_VALUE_MAX - 1] + "…"
+
+
+def describe_changes(model: type[models.Model], changes: Iterable[tuple[str, Any, Any]], *, created: bool = False) -> str:
+    """“name: old → new; kind: …” for (field name, old, new) triples; only the new values when `created`."""
+    parts = []
+    for name, old, new in changes:
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            field = None
+        label = field.verbose_name if field is not None else name
+        shown = _shown(field, new) if created else f"{_shown(field, old)} → {_shown(field, new)}"
+        parts.append(f"{label}: {shown}")
+    return "; ".join(parts)
+
+
+def record_change(obj: models.Model, *, by, verb: AuditEvent.Verb, changes: Iterable[tuple[str, Any, Any]] = ()) -> AuditEvent:
+    """Audit a change made by hand (the admin's forms): `changes` are (field name, old value, new value);
+    a created object lists its values, a deleted one is named. The account is the object's own, or itself."""
+    account = obj if isinstance(obj, OfficialAccount) else getattr(obj, "account", None)
+    if verb == AuditEvent.Verb.DELETED:
+        note = f"“{_shown(None, obj)}”"
+    else:
+        note = describe_changes(type(obj), changes, created=verb == AuditEvent.Verb.CREATED)
+    return record_event(obj, by=by, verb=verb, account=account, note=note)
 
 
 def _require_reason(reason: str, action: str) -> str:
@@ -194,3 +244,75 @@ def lift_expired_suspensions(now: datetime | None = None) -> int:
             [AuditEvent(by=None, verb=AuditEvent.Verb.REINSTATED, account_id=i, object_type="officialaccount", object_id=i) for i in ids]
         )
     return len(ids)
+
+
+@transaction.atomic
+def change_account_kind(account: OfficialAccount, *, by, kind: str, reason: str = "") -> OfficialAccount:
+    """Switch an account between subscription and service (R1); its quota rule (R2/R3), folding and
+    menu (R6) follow the kind. Audited with the old and new kind. Raises invalid_input, invalid_state.
+    """
+    if kind not in OfficialAccount.Kind.values:
+        raise InvalidInput(_("Unknown account kind “%(kind)s”; use subscription or service.") % {"kind": kind},
+                           field="kind")
+    account = OfficialAccount.objects.select_for_update().get(pk=account.pk)
+    if account.kind == kind:
+        raise InvalidState(
+            _("“%(name)s” is already a %(kind)s.") % {"name": account.name, "kind": account.get_kind_display().lower()},
+            field="kind",
+        )
+    if kind == OfficialAccount.Kind.SUBSCRIPTION and account.menu_items.exists():
+        raise InvalidState(
+            _("Only service accounts have a custom menu; delete “%(name)s”'s menu before making it a subscription "
+              "account.") % {"name": account.name},
+            field="kind",
+        )
+    old = account.get_kind_display()
+    account.kind = kind
+    account.save(update_fields=["kind"])
+    note = _("kind: %(old)s → %(new)s") % {"old": old, "new": account.get_kind_display()}
+    reason = (reason or "").strip()
+    if reason:
+        note += "; " + _("reason: %(reason)s") % {"reason": reason}
+    record_event(account, by=by, verb=AuditEvent.Verb.KIND_CHANGED, account=account, note=note)
+    return account
+
+
+@transaction.atomic
+def save_menu_item(item: MenuItem, *, by) -> MenuItem:
+    """Store a new or changed custom-menu item (R6). The menu is counted under its account's row lock, so
+    people adding items at once never pass 3 top-level items or 5 sub-items; an item moved to another
+    account takes its sub-items along (audited), so no item's account differs from its parent's.
+    Raises invalid_menu (context `field`), invalid_state (changed or deleted meanwhile).
+    """
+    before = MenuItem.objects.filter(pk=item.pk).values_list("account_id", flat=True).first() if item.pk else None
+    # Lock order: the accounts by id (a move touches two), then the item, as every account service does.
+    list(OfficialAccount.objects.select_for_update().filter(pk__in={item.account_id, before} - {None}).order_by("pk"))
+    if item.pk is not None:
+        if MenuItem.objects.select_for_update().filter(pk=item.pk).values_list("account_id", flat=True).first() != before:
+            raise InvalidState(
+                _("The menu item “%(name)s” was moved or deleted meanwhile; reload the page.") % {"name": item.name}
+            )
+    # Read what the checks compare after the lock: the account's kind, the parent's account.
+    item.account = OfficialAccount.objects.get(pk=item.account_id)
+    if item.parent_id is not None:
+        item.parent = MenuItem.objects.filter(pk=item.parent_id).first()
+        if item.parent is None:
+            raise InvalidMenu(_("The parent item was deleted meanwhile; choose another."), field="parent")
+    if item.pk is not None and item.parent_id is not None and item.children.exists():
+        raise InvalidMenu(
+            _("“%(name)s” has sub-items, so it must stay a top-level item (a menu has two levels).") % {"name": item.name},
+            field="parent",
+        )
+    try:
+        item.full_clean()
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise InvalidMenu(messages[0], field=None if field == NON_FIELD_ERRORS else field) from None
+    item.save()
+    if before is not None and before != item.account_id:
+        old_account = OfficialAccount.objects.get(pk=before)
+        for child in item.children.select_for_update().order_by("pk"):
+            child.account = item.account
+            child.save(update_fields=["account"])
+            record_change(child, by=by, verb=AuditEvent.Verb.EDITED, changes=[("account", old_account, item.account)])
+    return item

@@ -46,6 +46,24 @@ def broadcast_history(b: Broadcast) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(object_type="broadcast", object_id=b.pk).select_related("by").order_by("at", "id")
 
 
+def content_changers(b: Broadcast) -> set[int]:
+    """Ids of everyone who wrote or changed the broadcast's content: its author and each person with
+    a created or edited event in its audit history. Four eyes: none of them may approve it.
+
+    The audit log is the record of who changed a draft (every change goes through a service that
+    writes it); served by audit_object_idx (object_type, object_id).
+    """
+    ids = set(
+        AuditEvent.objects.filter(
+            object_type="broadcast", object_id=b.pk, verb__in=[AuditEvent.Verb.CREATED, AuditEvent.Verb.EDITED],
+            by__isnull=False,
+        ).values_list("by_id", flat=True)
+    )
+    if b.created_by_id is not None:
+        ids.add(b.created_by_id)
+    return ids
+
+
 def audience_size(b: Broadcast) -> int:
     """How many subscribed followers the broadcast reaches now, before the per-follower cap (R5):
     the same audience the dispatcher snapshots (broadcasts.sql.audience)."""

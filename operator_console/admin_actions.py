@@ -1,4 +1,5 @@
-"""One way for the admin to act on objects: a confirm page, a service call per object, a report.
+"""One way for the admin to act on objects: a confirm page, a service call per object, a report;
+and one way to audit what people change by hand in the admin's forms (AuditedChangesMixin).
 
 Both apps' single-object buttons and bulk admin actions go through `service_action`: it shows
 a form page until the form comes back valid, calls the service once per object as the acting
@@ -14,11 +15,15 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.admin import helpers
+from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+from accounts.models import AuditEvent
+from accounts.services import record_change
 
 from .errors import DomainError
 
@@ -179,3 +184,58 @@ class ServiceErrorsAsMessagesMixin:
         except DomainError as exc:
             self.message_user(request, exc.message, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+
+def _is_empty(value) -> bool:
+    if isinstance(value, QuerySet):
+        return not value.exists()
+    return value is None or value == "" or (isinstance(value, list | tuple) and not value)
+
+
+def form_changes(form: forms.ModelForm, *, created: bool) -> list[tuple[str, Any, Any]]:
+    """(field, old, new) for what a model form changed; every filled-in field when it `created` the object.
+
+    The old value is the form's initial one (read from the database when the form was made), the new one
+    what it saved (cleaned data).
+    """
+    fields = {f.name for f in form._meta.model._meta.get_fields()}  # not a formset's DELETE or ORDER
+    if created:
+        return [(name, None, value) for name, value in form.cleaned_data.items()
+                if name in fields and not _is_empty(value)]
+    return [(name, form.initial.get(name), form.cleaned_data.get(name)) for name in form.changed_data if name in fields]
+
+
+class AuditedChangesMixin:
+    """Every add, change and delete made through this admin's forms, its inlines and its delete action
+    writes an audit event with what changed (“field: old → new”) through accounts.services.record_change,
+    in the admin's own transaction. Changes made through services (suspend, kind, reviews) are audited
+    by those services and do not pass here.
+    """
+
+    def save_related(self, request, form, formsets, change):
+        # Inline rows deleted by this save are recorded first, while their account still exists;
+        # rows added get their ids from the save, so they are recorded after it.
+        after = []
+        for formset in formsets:
+            deleted = formset.deleted_forms if formset.can_delete else []
+            for inline in formset.forms:
+                if inline in deleted:
+                    if inline.instance.pk is not None:
+                        record_change(inline.instance, by=request.user, verb=AuditEvent.Verb.DELETED)
+                elif inline.has_changed():
+                    after.append((inline, inline.instance.pk is None))
+        super().save_related(request, form, formsets, change)
+        for changed, created in [(form, not change), *after]:
+            changes = form_changes(changed, created=created)
+            if changes:
+                verb = AuditEvent.Verb.CREATED if created else AuditEvent.Verb.EDITED
+                record_change(changed.instance, by=request.user, verb=verb, changes=changes)
+
+    def delete_model(self, request, obj):
+        record_change(obj, by=request.user, verb=AuditEvent.Verb.DELETED)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            record_change(obj, by=request.user, verb=AuditEvent.Verb.DELETED)
+        super().delete_queryset(request, queryset)

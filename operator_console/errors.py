@@ -27,6 +27,7 @@ class ErrorCode(StrEnum):
     ACCOUNT_NOT_FOUND = "account_not_found"
     IMPORT_HEADER_INVALID = "import_header_invalid"
     IMPORT_ROWS_INVALID = "import_rows_invalid"
+    INVALID_MENU = "invalid_menu"
     # broadcasts
     BROADCAST_ERROR = "broadcast_error"
     QUOTA_EXCEEDED = "quota_exceeded"

@@ -1,29 +1,47 @@
 """Settings for Broadcast Console, read from the environment (django-environ).
 
-Every value has a development default, so a first run needs no `.env`.
-With DEBUG=False the deployment settings tighten and SECRET_KEY is required.
+Safe by default: DEBUG is off unless the environment turns it on (`make run` and the tests
+do), and with DEBUG off the console refuses to start without a real SECRET_KEY. With DEBUG
+on, every value has a development default, so a first run needs no `.env`.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=True)
+DEBUG = env.bool("DEBUG", default=False)
+
+# Public (it is in the repository): only ever used with DEBUG on, refused with DEBUG off.
+DEVELOPMENT_SECRET_KEY = "dev-only-secret-key-not-for-production-0123456789abcdefghij"
+SECRET_KEY_MIN_LENGTH = 50  # what Django's deploy check asks for (security.W009)
+
+
+def secret_key_problem(key: str) -> str:
+    """Why `key` must not sign a production console's sessions, or "" when it may."""
+    if not key:
+        return "SECRET_KEY is not set"
+    if key == DEVELOPMENT_SECRET_KEY:
+        return "SECRET_KEY is the public development key"
+    if len(key) < SECRET_KEY_MIN_LENGTH or len(set(key)) < 5 or key.startswith("django-insecure"):
+        return f"SECRET_KEY is too weak (under {SECRET_KEY_MIN_LENGTH} characters, or nearly all one character)"
+    return ""
+
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG:
-        # SystemExit with a string prints one line and exits 1: no traceback.
-        raise SystemExit(
-            "SECRET_KEY is not set: with DEBUG=False the console refuses to start "
-            "without a secret key (set SECRET_KEY to 50 or more random characters)."
-        )
-    SECRET_KEY = "dev-only-secret-key-not-for-production-0123456789abcdefghij"
+if not DEBUG and secret_key_problem(SECRET_KEY):
+    # SystemExit with a string prints one line and exits 1: no traceback.
+    raise SystemExit(
+        f"{secret_key_problem(SECRET_KEY)}: with DEBUG off the console refuses to start; set SECRET_KEY to "
+        f"{SECRET_KEY_MIN_LENGTH} or more random characters (or DEBUG=True on a development machine)."
+    )
+SECRET_KEY = SECRET_KEY or DEVELOPMENT_SECRET_KEY
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -37,12 +55,15 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_celery_beat",
+    "axes",
+    "csp",
     "accounts",
     "broadcasts",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -51,6 +72,8 @@ MIDDLEWARE = [
     "operator_console.middleware.PlatformTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "operator_console.urls"
@@ -110,6 +133,8 @@ USE_I18N = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# The console's own scripts (static/console/): the CSP allows no inline script.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -130,6 +155,40 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 315
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp) on every response: scripts only from the console's own
+# static files, so an injected <script> or on…= handler does not run. Inline styles stay
+# allowed (the admin's badges and progress bars use style attributes; CSS cannot run code).
+# Images may come from anywhere over http(s): the review page previews a broadcast's cover.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "https:", "http:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# Login throttle (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one username from
+# one address, that pair is locked out for LOGIN_LOCKOUT_MINUTES (each new try restarts the
+# wait); other users, and the same user elsewhere, are unaffected. The address is REMOTE_ADDR
+# alone: a client-sent X-Forwarded-For would let an attacker pick a new address per try. Behind
+# a proxy every login comes from the proxy's address, so the lockout holds per username.
+AUTHENTICATION_BACKENDS = [
+    "operator_console.auth.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+AXES_LOCKOUT_CALLABLE = "operator_console.auth.lockout_response"
+AXES_VERBOSE = False  # lockouts are logged by axes' own warning; no banner at every start
 
 # Celery: Redis broker; beat reads its schedule from the database (admin-editable).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
@@ -166,7 +225,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes: lockouts are warnings; its INFO line at every successful login is noise.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # Broadcasts (DESIGN.md): delivery backend, batch size, webhook gateway, penalties (R7).

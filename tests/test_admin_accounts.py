@@ -559,10 +559,9 @@ def test_menu_item_page_refuses_a_subscription_account(admin_client, world):
 
 def test_service_account_with_a_menu_cannot_become_a_subscription(admin_client, world):
     account = world["officialaccount"]
-    data = form_data(admin_client.get(url("officialaccount_change", account.pk)), "officialaccount_form")
-    data["kind"] = "subscription"
-    response = admin_client.post(url("officialaccount_change", account.pk), data)
-    assert response.status_code == 200 and "delete this account's menu" in text(response)
+    # The kind changes on its own page, through accounts.services.change_account_kind (tests/test_account_kind.py).
+    response = admin_client.post(url("officialaccount_kind", account.pk), {"kind": "subscription"}, follow=True)
+    assert response.status_code == 200 and "delete “Acme Service”'s menu" in text(response)
     account.refresh_from_db()
     assert account.kind == "service"
 

@@ -11,7 +11,7 @@ from django.db import connection
 
 from tests.conftest import ROOT
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def test_delivery_survives_dead_workers_a_lost_queue_and_a_terminated_backend():

@@ -1,4 +1,5 @@
-"""Deployment settings: production values pass `check --deploy`; a missing SECRET_KEY stops every command."""
+"""Deployment settings: safe by default. DEBUG is off unless set, production values pass `check --deploy`,
+and a missing, public or weak SECRET_KEY stops every command."""
 
 import os
 import secrets
@@ -26,10 +27,10 @@ def manage(*args, tmp_path, **env_overrides) -> subprocess.CompletedProcess:
     )
 
 
-def test_production_settings_pass_the_deploy_check(tmp_path):
+@pytest.mark.parametrize("debug", [{"DEBUG": "False"}, {}], ids=["debug-false", "debug-unset"])
+def test_production_settings_pass_the_deploy_check(tmp_path, debug):
     result = manage(
-        "check", "--deploy", tmp_path=tmp_path,
-        DEBUG="False", SECRET_KEY=secrets.token_urlsafe(64), ALLOWED_HOSTS="example.com",
+        "check", "--deploy", tmp_path=tmp_path, SECRET_KEY=secrets.token_urlsafe(64), ALLOWED_HOSTS="example.com", **debug,
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
@@ -37,9 +38,34 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
     assert "WARNINGS" not in output
 
 
-@pytest.mark.parametrize("secret", ["", None], ids=["empty", "missing"])
-def test_without_secret_key_commands_refuse_with_one_line(tmp_path, secret):
-    extra = {"DEBUG": "False", "ALLOWED_HOSTS": "example.com"}
+def test_debug_is_off_unless_the_environment_turns_it_on(tmp_path):
+    show = ["shell", "-c", "from django.conf import settings; print('DEBUG', settings.DEBUG)"]
+    production = manage(*show, tmp_path=tmp_path, SECRET_KEY=secrets.token_urlsafe(64))
+    development = manage(*show, tmp_path=tmp_path, DEBUG="True")  # what `make run` sets
+
+    assert "DEBUG False" in production.stdout.splitlines(), production.stdout + production.stderr
+    assert "DEBUG True" in development.stdout.splitlines(), development.stdout + development.stderr
+
+
+def test_make_run_turns_debug_on_for_the_commands_it_starts():
+    """`make run`'s first command, with the Python replaced by one that shows its environment and stops."""
+    result = subprocess.run(
+        ["make", "-s", "-o", ".venv/.installed", "run", "PY=/bin/sh -c 'echo DEBUG=$$DEBUG; exit 3' sh"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+    )
+    assert result.stdout.splitlines() == ["DEBUG=True"], result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("secret", "debug"),
+    [("", "False"), (None, "False"), (None, None), ("dev-only-secret-key-not-for-production-0123456789abcdefghij", None),
+     ("short-key", "False"), ("x" * 60, None)],
+    ids=["empty", "missing", "missing-debug-unset", "development-key", "short", "one-character"],
+)
+def test_without_a_real_secret_key_commands_refuse_with_one_line(tmp_path, secret, debug):
+    extra = {"ALLOWED_HOSTS": "example.com"}
+    if debug is not None:
+        extra["DEBUG"] = debug
     if secret is not None:
         extra["SECRET_KEY"] = secret
     for command in (["check"], ["migrate", "--noinput"]):

@@ -13,12 +13,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from operator_console.admin_actions import service_action
+from operator_console.admin_actions import AuditedChangesMixin, ServiceErrorsAsMessagesMixin, service_action
 from operator_console.platform_time import format_moment
 
 from .. import selectors, services
-from ..forms import OfficialAccountForm, SuspendForm
-from ..models import Certification, OfficialAccount
+from ..forms import AccountKindForm, OfficialAccountForm, SuspendForm
+from ..models import Certification, MenuItem, OfficialAccount
 from .common import ActionPagesMixin, CertifiedFilter
 from .menus import MenuItemInline
 
@@ -54,7 +54,7 @@ def _reinstated(n: int) -> str:
 
 
 @admin.register(OfficialAccount)
-class OfficialAccountAdmin(ActionPagesMixin, admin.ModelAdmin):
+class OfficialAccountAdmin(AuditedChangesMixin, ServiceErrorsAsMessagesMixin, ActionPagesMixin, admin.ModelAdmin):
     form = OfficialAccountForm
     list_display = ["account", "kind", "certified_badge", "followers", "status_badge"]
     list_filter = ["kind", "status", CertifiedFilter]
@@ -72,8 +72,9 @@ class OfficialAccountAdmin(ActionPagesMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None:
-            # The app id is how the platform's API knows the account; it never changes.
-            fields.append("app_id")
+            # The app id is how the platform's API knows the account; it never changes. The kind
+            # changes only through change_account_kind (its own permission, page and audit event).
+            fields += ["app_id", "kind"]
         return fields
 
     def get_fieldsets(self, request, obj=None):
@@ -88,6 +89,17 @@ class OfficialAccountAdmin(ActionPagesMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return selectors.accounts_for_list(super().get_queryset(request))
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not MenuItem:
+            return super().save_formset(request, form, formset, change)
+        # The menu inline saves item by item through save_menu_item (R6 counted under the account's lock):
+        # deletions first, then changes, then additions, so a slot freed in this submit can be used in it.
+        formset.save(commit=False)
+        for item in formset.deleted_objects:
+            item.delete()
+        for item in [*(obj for obj, _fields in formset.changed_objects), *formset.new_objects]:
+            services.save_menu_item(item, by=request.user)
 
     def get_search_results(self, request, queryset, search_term):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
@@ -130,16 +142,24 @@ class OfficialAccountAdmin(ActionPagesMixin, admin.ModelAdmin):
     def has_suspend_permission(self, request, obj=None):
         return request.user.has_perm("accounts.suspend_account")
 
+    def has_change_kind_permission(self, request, obj=None):
+        return request.user.has_perm("accounts.change_account_kind")
+
     def get_urls(self):
         prefix = f"{self.opts.app_label}_{self.opts.model_name}"
         view = self.admin_site.admin_view
         return [
             path("<path:object_id>/suspend/", view(self.suspend_view), name=f"{prefix}_suspend"),
             path("<path:object_id>/reinstate/", view(self.reinstate_view), name=f"{prefix}_reinstate"),
+            path("<path:object_id>/kind/", view(self.kind_view), name=f"{prefix}_kind"),
         ] + super().get_urls()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "can_suspend": self.has_suspend_permission(request)}
+        extra_context = {
+            **(extra_context or {}),
+            "can_suspend": self.has_suspend_permission(request),
+            "can_change_kind": self.has_change_kind_permission(request),
+        }
         return super().change_view(request, object_id, form_url, extra_context)
 
     # Suspend / reinstate, as actions on the list and as buttons on the account page.
@@ -196,6 +216,27 @@ class OfficialAccountAdmin(ActionPagesMixin, admin.ModelAdmin):
             title=_("Reinstate “%(name)s”") % {"name": account.name},
             submit_label=_("Reinstate"),
             intro=_("The account gets its sending rights back at once."),
+            cancel_url=self._cancel_url(request),
+        )
+        return response or HttpResponseRedirect(self._change_url(account))
+
+    def kind_view(self, request, object_id):
+        if not self.has_change_kind_permission(request):
+            raise PermissionDenied
+        account = self._get_for_view(request, object_id)
+        response = service_action(
+            self, request, [account], services.change_account_kind,
+            form_class=AccountKindForm,
+            success=lambda done: _("“%(name)s” is now a %(kind)s.") % {
+                "name": done[0].name, "kind": done[0].get_kind_display().lower(),
+            },
+            template=self.action_form_template,
+            title=_("Change the kind of “%(name)s”") % {"name": account.name},
+            submit_label=_("Change kind"),
+            intro=_("%(name)s is a %(kind)s. Its quota rule changes with its kind, from its next broadcast on.") % {
+                "name": account.name, "kind": account.get_kind_display().lower(),
+            },
+            danger=True,
             cancel_url=self._cancel_url(request),
         )
         return response or HttpResponseRedirect(self._change_url(account))

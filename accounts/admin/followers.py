@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy
 
+from operator_console.admin_actions import AuditedChangesMixin
 from operator_console.admin_keyset import KeysetPaginationMixin
 from operator_console.admin_tools import EstimatedCountPaginator
 
@@ -15,7 +16,7 @@ from .common import AccountFilter
 
 
 @admin.register(Follower)
-class FollowerAdmin(KeysetPaginationMixin, admin.ModelAdmin):
+class FollowerAdmin(AuditedChangesMixin, KeysetPaginationMixin, admin.ModelAdmin):
     form = FollowerForm
     list_display = ["openid", "nickname", "account", "subscribed", "subscribed_at"]
     list_select_related = ["account"]
@@ -33,7 +34,7 @@ class FollowerAdmin(KeysetPaginationMixin, admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(AuditedChangesMixin, admin.ModelAdmin):
     list_display = ["name", "account"]
     list_select_related = ["account"]
     list_filter = [AccountFilter]

@@ -9,6 +9,9 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy
 
+from operator_console.admin_actions import AuditedChangesMixin, ServiceErrorsAsMessagesMixin
+
+from .. import services
 from ..forms import MenuItemForm, MenuItemInlineFormSet, MenuParentChoiceField
 from ..models import MenuItem
 from .common import AccountFilter
@@ -50,7 +53,7 @@ class MenuItemInline(admin.TabularInline):
 
 
 @admin.register(MenuItem)
-class MenuItemAdmin(admin.ModelAdmin):
+class MenuItemAdmin(AuditedChangesMixin, ServiceErrorsAsMessagesMixin, admin.ModelAdmin):
     form = MenuItemForm
     list_display = ["name", "account", "parent", "kind", "target", "position"]
     list_select_related = ["account", "parent"]
@@ -66,6 +69,11 @@ class MenuItemAdmin(admin.ModelAdmin):
                 help_text=gettext_lazy("Empty for a top-level item."),
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        # R6's limits are counted again under the account's lock: two people saving at once cannot both
+        # take the last slot (a refusal is a message, ServiceErrorsAsMessagesMixin).
+        services.save_menu_item(obj, by=request.user)
 
     @admin.display(description=gettext_lazy("Key or URL"))
     def target(self, obj):

@@ -299,6 +299,7 @@ def review_context(request, b: Broadcast) -> dict:
         "suspended": suspended,
         "suspended_until_text": format_moment(account.suspended_until, zone=False) if suspended else "",
         "is_author": b.created_by_id is not None and b.created_by_id == request.user.pk,
+        "changed_content": request.user.pk in selectors.content_changers(b),
         "transitions": transition_buttons(request.user, b),
         "history": selectors.broadcast_history(b),
         "change_url": reverse("admin:broadcasts_broadcast_change", args=[b.pk]),

@@ -10,7 +10,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from operator_console.admin_actions import service_action
+from operator_console.admin_actions import AuditedChangesMixin, service_action
 from operator_console.admin_tools import ConsoleDatesMixin, ReadOnlyAdmin
 from operator_console.platform_time import format_moment, platform_zone_name
 
@@ -20,7 +20,7 @@ from ..models import ContentRule, QuotaPolicy, QuotaReservation, Violation
 
 
 @admin.register(QuotaPolicy)
-class QuotaPolicyAdmin(ConsoleDatesMixin, admin.ModelAdmin):
+class QuotaPolicyAdmin(AuditedChangesMixin, ConsoleDatesMixin, admin.ModelAdmin):
     """Editable: the model's clean() refuses overlapping policies, shown as a form error."""
 
     list_display = ("kind", "scope", "limit", "period", "from_", "until", "note")
@@ -51,7 +51,7 @@ class QuotaReservationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ContentRule)
-class ContentRuleAdmin(admin.ModelAdmin):
+class ContentRuleAdmin(AuditedChangesMixin, admin.ModelAdmin):
     list_display = ("pattern", "match", "action", "points", "active", "note", "created_at")
     list_filter = ("action", "match", "active")
     search_fields = ("pattern", "note")

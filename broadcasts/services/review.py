@@ -14,7 +14,7 @@ from accounts.models import AuditEvent
 from accounts.services import record_event
 from operator_console.platform_time import format_moment
 
-from .. import lifecycle, moderation
+from .. import lifecycle, moderation, selectors
 from ..exceptions import ContentBlocked, FourEyes, InvalidState, ReasonRequired
 from ..lifecycle import Action
 from ..models import Broadcast
@@ -84,6 +84,20 @@ def _screen_unlocked(broadcast: Broadcast) -> tuple[tuple[str, ...], list[modera
     return moderation.screened_content(current), moderation.screen_broadcast(current)
 
 
+def _require_four_eyes(b: Broadcast, by) -> None:
+    """Nobody who wrote or changed the broadcast's content approves it (four eyes). Raises four_eyes."""
+    if by is None or by.pk not in selectors.content_changers(b):
+        return
+    if b.created_by_id == by.pk:
+        raise FourEyes(
+            f"“{b.title}” was written by {by.get_username()}; another reviewer must approve it (four eyes)."
+        )
+    raise FourEyes(
+        _("“%(title)s” was edited by %(name)s; someone who did not change its content must approve it (four eyes).")
+        % {"title": b.title, "name": by.get_username()}
+    )
+
+
 @transaction.atomic
 def approve_broadcast(broadcast: Broadcast, *, by, send_at: datetime | None = None) -> Broadcast:
     """Approve for sending at `send_at` (default its scheduled time; past means now), taking a quota slot.
@@ -92,10 +106,7 @@ def approve_broadcast(broadcast: Broadcast, *, by, send_at: datetime | None = No
     """
     account, b = lock_broadcast(broadcast)
     lifecycle.require(b, Action.APPROVE)
-    if by is not None and b.created_by_id == by.pk:
-        raise FourEyes(
-            f"“{b.title}” was written by {by.get_username()}; another reviewer must approve it (four eyes)."
-        )
+    _require_four_eyes(b, by)
     at = send_time(send_at or b.scheduled_at)
     check_can_send(account, b, at)
     release_reservation(b)  # a pending broadcast holds none; never let a stale one block a slot

@@ -5,8 +5,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.module_loading import module_has_submodule
+from django.utils.translation import gettext as _
 
-from accounts.demo import ACCOUNTS, DEFAULT_DEMO_PASSWORD, DEFAULT_FOLLOWERS, STAFF, DemoData, seed_demo
+from accounts.demo import ACCOUNTS, DEFAULT_FOLLOWERS, STAFF, DemoData, seed_demo
 from accounts.exceptions import DomainError
 from accounts.models import OfficialAccount
 
@@ -15,7 +16,8 @@ class Command(BaseCommand):
     help = (
         "Load demo data: subscription and service accounts (one certified, one with a pending application, "
         "one uncertified), tags, followers, a custom menu, and staff users operator / reviewer / auditor in the "
-        f"groups of those names (password from DEMO_PASSWORD, default '{DEFAULT_DEMO_PASSWORD}'). Idempotent: "
+        "groups of those names (each with a generated password, printed once when the user is made, unless "
+        "DEMO_PASSWORD sets one for all). Idempotent: "
         "a second run adds nothing; a larger --followers tops the demo accounts up. Installed apps with a "
         "demo.seed_demo(demo, stdout=...) function add their own demo data afterwards."
     )
@@ -65,8 +67,17 @@ class Command(BaseCommand):
                 f"  {account.name:<20} {account.app_id}  {account.get_kind_display():<20} {badge:<27}"
                 f" {account.n_followers:>9,} subscribed followers"
             )
-        logins = []
-        for username, _name, _group in STAFF:
-            password = demo.password if demo.password_kept.get(username) else "(password changed since it was set)"
-            logins.append(f"{username} / {password}")
+        logins = [f"{username} / {self.password_text(demo, username)}" for username, _name, _group in STAFF]
         self.stdout.write("Demo staff logins (groups of the same names): " + ", ".join(logins))
+        if demo.new_passwords and not demo.password:
+            self.stdout.write(self.style.WARNING(_("The generated passwords are shown this once; note them now.")))
+
+    @staticmethod
+    def password_text(demo: DemoData, username: str) -> str:
+        if username in demo.new_passwords:
+            return demo.new_passwords[username]
+        if demo.password:
+            return demo.password if demo.password_kept.get(username) else _("(password changed since it was set)")
+        return _("(shown when the user was made; reset with: python manage.py changepassword %(username)s)") % {
+            "username": username
+        }
