@@ -17,6 +17,7 @@ __all__ = [
     "InvalidState",
     "NoQuotaPolicy",
     "QuotaExceeded",
+    "PushUnavailable",
     "ReasonRequired",
     "SenderUnavailable",
 ]
@@ -62,3 +63,7 @@ class InvalidContent(BroadcastError):
 
 class SenderUnavailable(Exception):
     """A transient delivery-backend failure (not a refusal): the batch task retries it with backoff."""
+
+
+class PushUnavailable(Exception):
+    """A transient failure to push a job-finished event (5xx, timeout, no connection): the task retries it."""

@@ -19,7 +19,7 @@ from operator_console.platform_time import format_moment
 from . import sql
 from .exceptions import NoQuotaPolicy
 from .lifecycle import FINISHED_STATUSES
-from .models import Broadcast, FollowerQuotaUsage, QuotaPolicy, QuotaReservation, Violation
+from .models import Broadcast, FollowerQuotaUsage, PushAttempt, QuotaPolicy, QuotaReservation, Violation
 from .windows import Window, next_window_opens, window_for
 
 _PERIOD_WORDS = {
@@ -44,6 +44,12 @@ def review_queue() -> QuerySet[Broadcast]:
 def broadcast_history(b: Broadcast) -> QuerySet[AuditEvent]:
     """The broadcast's audit events, oldest first."""
     return AuditEvent.objects.filter(object_type="broadcast", object_id=b.pk).select_related("by").order_by("at", "id")
+
+
+def push_attempts(b: Broadcast) -> tuple[int, PushAttempt | None]:
+    """How many job-finished pushes of the broadcast were attempted, and the latest one."""
+    attempts = PushAttempt.objects.filter(broadcast=b)
+    return attempts.count(), attempts.order_by("-number").first()
 
 
 def audience_size(b: Broadcast) -> int:

@@ -172,3 +172,8 @@ BROADCAST_WEBHOOK_MAX_RETRIES = env.int("BROADCAST_WEBHOOK_MAX_RETRIES", default
 BROADCAST_PENALTY_POINTS = env.int("BROADCAST_PENALTY_POINTS", default=30)
 BROADCAST_PENALTY_WINDOW_DAYS = env.int("BROADCAST_PENALTY_WINDOW_DAYS", default=90)
 BROADCAST_PENALTY_DAYS = env.int("BROADCAST_PENALTY_DAYS", default=7)
+# Job-finished events (MASSSENDJOBFINISH) pushed to an account's server when an API broadcast ends:
+# seconds per POST (the platform gives a server 5 s) and retries of a transient failure, with backoff.
+BROADCAST_PUSH_TIMEOUT = env.float("BROADCAST_PUSH_TIMEOUT", default=5.0)
+BROADCAST_PUSH_MAX_RETRIES = env.int("BROADCAST_PUSH_MAX_RETRIES", default=5)
+
