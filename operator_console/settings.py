@@ -177,3 +177,8 @@ BROADCAST_PENALTY_DAYS = env.int("BROADCAST_PENALTY_DAYS", default=7)
 BROADCAST_PUSH_TIMEOUT = env.float("BROADCAST_PUSH_TIMEOUT", default=5.0)
 BROADCAST_PUSH_MAX_RETRIES = env.int("BROADCAST_PUSH_MAX_RETRIES", default=5)
 
+# Platform events intake (POST /internal/v1/follower-events): the shared secret of its HMAC
+# signature (empty: the intake refuses every request), and how far a request's timestamp may be
+# from the console's clock.
+PLATFORM_EVENTS_SECRET = env.str("PLATFORM_EVENTS_SECRET", default="")
+PLATFORM_EVENTS_MAX_SKEW_SECONDS = env.int("PLATFORM_EVENTS_MAX_SKEW_SECONDS", default=300)
