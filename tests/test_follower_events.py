@@ -162,7 +162,7 @@ def test_a_batch_of_1000_events_is_one_statement(acc, django_assert_max_num_quer
     assert FollowerEvent.objects.filter(account=acc).count() == 1000
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_batches_making_the_same_new_follower_at_once_make_it_once():
     acc = make_account()
     first_holds_it = threading.Event()
