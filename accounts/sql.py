@@ -8,10 +8,11 @@ and in the README ("Platform events intake").
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db import connection
+from django.db import connection, transaction
 
 from .models import Follower, FollowerEvent, OfficialAccount
 
@@ -134,8 +135,18 @@ ORDER BY i.pos
 """
 
 
-def apply_events(events: Sequence[tuple[int, str, str, str, datetime]], *, now: datetime) -> dict[int, str]:
-    """Run APPLY_EVENTS on (position, app_id, openid, kind, at) rows; returns position -> Outcome value."""
+EventRow = tuple[int, str, str, str, datetime]  # (position in the batch, app_id, openid, kind, at)
+
+
+def apply_events(events: Sequence[EventRow], *, now: datetime) -> dict[int, str]:
+    """Apply the events (one statement on PostgreSQL); returns position -> Outcome value."""
+    if connection.vendor != "postgresql":
+        return apply_events_portable(events, now=now)
+    return apply_events_statement(events, now=now)
+
+
+def apply_events_statement(events: Sequence[EventRow], *, now: datetime) -> dict[int, str]:
+    """Run APPLY_EVENTS (PostgreSQL); returns position -> Outcome value."""
     positions, app_ids, openids, kinds, ats = (list(column) for column in zip(*events, strict=True))
     params = {
         "positions": positions, "app_ids": app_ids, "openids": openids, "kinds": kinds, "ats": ats, "now": now,
@@ -144,3 +155,67 @@ def apply_events(events: Sequence[tuple[int, str, str, str, datetime]], *, now: 
     with connection.cursor() as cursor:
         cursor.execute(APPLY_EVENTS, params)
         return dict(cursor.fetchall())
+
+
+def apply_events_portable(events: Sequence[EventRow], *, now: datetime) -> dict[int, str]:
+    """APPLY_EVENTS's rule on any database, in one transaction; returns position -> Outcome value."""
+    subscribe = FollowerEvent.Kind.SUBSCRIBE
+    outcomes: dict[int, str] = {}
+    with transaction.atomic():
+        account_ids = dict(
+            OfficialAccount.objects.filter(app_id__in={e[1] for e in events}).values_list("app_id", "id")
+        )
+        named: dict[tuple[int, str], list[EventRow]] = defaultdict(list)
+        for event in events:
+            if event[1] in account_ids:
+                named[(account_ids[event[1]], event[2])].append(event)
+            else:
+                outcomes[event[0]] = Outcome.UNKNOWN_ACCOUNT
+        existing = {
+            (f.account_id, f.openid): f
+            for f in Follower.objects.select_for_update().filter(
+                account_id__in={a for a, _ in named}, openid__in={o for _, o in named}
+            ).order_by("id")
+        }
+        changed, created, kept = [], [], []
+        for key, rows in named.items():
+            follower = existing.get(key)
+            timeline = []
+            if follower is not None:
+                since = follower.subscribed_at if follower.subscribed else (follower.unsubscribed_at or follower.subscribed_at)
+                timeline.append((since, -1, subscribe if follower.subscribed else FollowerEvent.Kind.UNSUBSCRIBE))
+            timeline += sorted((at, pos, kind) for pos, _, _, kind, at in rows if follower is None or at > since)
+            last = {}  # kind -> when its last run began
+            previous, changes = None, []
+            for at, pos, kind in timeline:
+                starts_run = kind != previous
+                previous = kind
+                if starts_run:
+                    last[kind] = at
+                if pos >= 0 and starts_run:
+                    changes.append((kind, at))
+                if pos >= 0:
+                    outcomes[pos] = Outcome.APPLIED if starts_run else Outcome.UNCHANGED
+            for pos, *_ in rows:
+                outcomes.setdefault(pos, Outcome.UNCHANGED)
+            if follower is None:
+                if subscribe not in last:
+                    outcomes.update((pos, Outcome.NO_FOLLOWER) for pos, *_ in rows)
+                    continue
+                follower = Follower(account_id=key[0], openid=key[1], subscribed_at=last[subscribe])
+                created.append(follower)
+            new = (previous == subscribe, last.get(subscribe, follower.subscribed_at),
+                   last.get(FollowerEvent.Kind.UNSUBSCRIBE, follower.unsubscribed_at))
+            if follower.pk is None or new != (follower.subscribed, follower.subscribed_at, follower.unsubscribed_at):
+                follower.subscribed, follower.subscribed_at, follower.unsubscribed_at = new
+                if follower.pk is not None:
+                    changed.append(follower)
+            kept += [(follower, kind, at) for kind, at in changes]
+        Follower.objects.bulk_create(created)
+        Follower.objects.bulk_update(changed, ["subscribed", "subscribed_at", "unsubscribed_at"])
+        FollowerEvent.objects.bulk_create(
+            [FollowerEvent(account_id=f.account_id, follower_id=f.pk, kind=kind, at=at, recorded_at=now)
+             for f, kind, at in kept],
+            ignore_conflicts=True,
+        )
+    return outcomes

@@ -1,6 +1,7 @@
 """Follows and unfollows through accounts.services: the single-follower contract (follow / unfollow) and
 batches of platform events (apply_follower_events): newest wins, idempotent, one statement, history kept."""
 
+import random
 import threading
 import time
 from datetime import timedelta
@@ -9,7 +10,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts import services
+from accounts import services, sql
 from accounts.exceptions import TimeInFuture
 from accounts.models import Follower, FollowerEvent
 from accounts.services import FollowerEventIn as Event
@@ -200,3 +201,42 @@ def test_two_batches_making_the_same_new_follower_at_once_make_it_once():
     (both,) = Follower.objects.filter(account=acc, openid="o-both")
     assert state(both) == (False, at(1), at(2))
     assert history(both) == [("subscribe", at(1)), ("unsubscribe", at(2))]
+
+
+# --- the portable path (SQLite, the first-run default) follows the same rule --------------------------
+
+
+def snapshot(acc):
+    followers = sorted(Follower.objects.filter(account=acc).values_list("openid", "subscribed", "subscribed_at",
+                                                                        "unsubscribed_at"))
+    events = sorted(FollowerEvent.objects.filter(account=acc).values_list("follower__openid", "kind", "at"))
+    return followers, events
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_portable_path_gives_the_statements_outcomes_and_rows(seed):
+    """Random histories (repeats, ties, out of order, unknown appids and openids) applied to two accounts
+    alike, one by the PostgreSQL statement and one by the portable path: the same outcomes and rows."""
+    rng = random.Random(seed)
+    by_statement, portable = make_account(), make_account()
+    openids = [f"o{i}" for i in range(6)]
+    for acc in (by_statement, portable):
+        Follower.objects.bulk_create([
+            Follower(account=acc, openid=o, subscribed=i % 2 == 0, subscribed_at=at(0),
+                     unsubscribed_at=None if i % 2 == 0 else at(1))
+            for i, o in enumerate(openids[:4])
+        ])
+    now = timezone.now()
+    seen = set()
+    for _round in range(4):
+        batch = [(pos, rng.choice(["known"] * 5 + ["wx-nobody"]), rng.choice([*openids, "o-new"]),
+                  rng.choice(["subscribe", "unsubscribe"]), at(rng.randrange(0, 40))) for pos in range(15)]
+
+        def for_account(acc, batch=batch):
+            return [(pos, acc.app_id if app == "known" else app, o, k, t) for pos, app, o, k, t in batch]
+
+        outcomes = sql.apply_events_statement(for_account(by_statement), now=now)
+        assert sql.apply_events_portable(for_account(portable), now=now) == outcomes
+        assert snapshot(portable) == snapshot(by_statement)
+        seen.update(outcomes.values())
+    assert {sql.Outcome.APPLIED, sql.Outcome.UNCHANGED, sql.Outcome.UNKNOWN_ACCOUNT} <= seen
