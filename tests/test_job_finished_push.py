@@ -23,7 +23,15 @@ from broadcasts.exceptions import PushUnavailable
 from broadcasts.models import Broadcast, PushAttempt
 from broadcasts.task_names import PUSH_JOB_FINISHED
 from tests.account_server import AccountServer
-from tests.factories import deliver_all, make_account, make_approved, make_dispatched, make_followers, make_tag
+from tests.factories import (
+    deliver_all,
+    make_account,
+    make_approved,
+    make_dispatched,
+    make_followers,
+    make_tag,
+    make_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -238,3 +246,18 @@ def test_each_attempt_and_its_answer_is_visible_from_the_broadcast(admin_client)
     detail = admin_client.get(reverse("admin:broadcasts_pushattempt_change", args=[attempt.pk]))
     assert detail.status_code == 200 and "MASSSENDJOBFINISH" in detail.content.decode()
     assert admin_client.post(reverse("admin:broadcasts_pushattempt_delete", args=[attempt.pk])).status_code == 403
+
+
+def test_an_auditor_reads_the_attempts_and_cannot_change_the_server(client):
+    auditor = make_user(role="auditor")
+    acc = make_account(certified=True)
+    b = finished_api_broadcast(acc, 1)
+    PushAttempt.objects.create(broadcast=b, number=1, url="https://dev.example.com/wx", encrypted=False,
+                               event_xml="<xml/>", outcome="refused", status_code=404)
+    client.force_login(auditor)
+    listing = client.get(reverse("admin:broadcasts_pushattempt_changelist") + f"?broadcast_id={b.pk}")
+    assert listing.status_code == 200 and "Refused by the server" in listing.content.decode()
+    refused = account_change(client, acc, server_url="https://evil.example.com/wx", server_token=TOKEN)
+    assert refused.status_code == 403
+    acc.refresh_from_db()
+    assert acc.server_url == ""
