@@ -135,6 +135,7 @@ GOOD = {"appid": "wx-set-below", "openid": "o-new", "event": "subscribe", "at": 
         json.dumps({"events": [GOOD, {**GOOD, "appid": 42}]}).encode(),
         json.dumps({"events": [GOOD, {**GOOD, "openid": ""}]}).encode(),
         json.dumps({"events": [GOOD, {**GOOD, "openid": "o\u0000x"}]}).encode(),
+        json.dumps({"events": [GOOD, {**GOOD, "openid": "o\ud800"}]}).encode(),
         json.dumps({"events": [GOOD, {**GOOD, "openid": "o" * 65}]}).encode(),
         json.dumps({"events": [GOOD, {**GOOD, "event": "follow"}]}).encode(),
         json.dumps({"events": [GOOD, {**GOOD, "at": True}]}).encode(),
@@ -145,7 +146,7 @@ GOOD = {"appid": "wx-set-below", "openid": "o-new", "event": "subscribe", "at": 
         json.dumps({"events": [GOOD, {**GOOD, "at": "yesterday"}]}).encode(),
     ],
     ids=["not-json", "not-utf8", "too-deep", "nan", "huge-number", "bare-list", "empty", "events-not-a-list",
-         "event-not-an-object", "appid-not-a-string", "empty-openid", "nul-in-openid", "openid-too-long",
+         "event-not-an-object", "appid-not-a-string", "empty-openid", "nul-in-openid", "lone-surrogate", "openid-too-long",
          "unknown-event", "at-boolean", "at-fraction", "at-negative", "at-naive", "at-year-9999", "at-words"],
 )
 def test_a_malformed_batch_is_400_and_refused_whole(client, acc, raw):
