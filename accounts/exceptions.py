@@ -6,14 +6,20 @@ from operator_console.errors import DomainError, ErrorCode, InvalidInput, Invali
 __all__ = [
     "AccountNotFound",
     "AlreadyCertified",
+    "BatchTooLarge",
+    "BodyTooLarge",
     "CertificationPending",
     "DomainError",
+    "FollowerNotFound",
     "ImportHeaderInvalid",
     "ImportRowsInvalid",
+    "IntakeDisabled",
     "InvalidInput",
     "InvalidMenu",
     "InvalidState",
     "ReasonRequired",
+    "SignatureInvalid",
+    "TimeInFuture",
 ]
 
 
@@ -46,3 +52,38 @@ class ImportRowsInvalid(DomainError):
     """
 
     code = ErrorCode.IMPORT_ROWS_INVALID
+
+
+class TimeInFuture(DomainError):
+    """A follow or unfollow dated later than now."""
+
+    code = ErrorCode.TIME_IN_FUTURE
+
+
+class FollowerNotFound(DomainError):
+    """An unfollow of an openid the account never had (a follow creates the follower)."""
+
+    code = ErrorCode.FOLLOWER_NOT_FOUND
+
+
+# The platform events intake (accounts.views.follower_events): refusals of a whole request.
+
+
+class SignatureInvalid(DomainError):
+    """The request's HMAC signature or timestamp is missing, wrong or stale."""
+
+    code = ErrorCode.SIGNATURE_INVALID
+
+
+class BatchTooLarge(DomainError):
+    code = ErrorCode.BATCH_TOO_LARGE
+
+
+class BodyTooLarge(DomainError):
+    code = ErrorCode.BODY_TOO_LARGE
+
+
+class IntakeDisabled(DomainError):
+    """No platform secret is configured, so no request can be authenticated."""
+
+    code = ErrorCode.INTAKE_DISABLED

@@ -70,9 +70,15 @@ class SuspendForm(forms.Form):
 
 
 class OfficialAccountForm(forms.ModelForm):
+    server_url = forms.URLField(
+        max_length=1024, required=False, assume_scheme="https", label=gettext_lazy("Server URL"),
+        help_text=OfficialAccount._meta.get_field("server_url").help_text,
+    )
+
     class Meta:
         model = OfficialAccount
-        fields = ["name", "app_id", "kind", "owner_name", "contact_email"]
+        fields = ["name", "app_id", "kind", "owner_name", "contact_email", "server_url", "server_token",
+                  "encoding_aes_key"]
 
 
 class AccountKindForm(forms.Form):

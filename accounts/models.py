@@ -3,9 +3,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator, URLValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 CERTIFICATION_VALIDITY = timedelta(days=365)
 
@@ -16,6 +18,11 @@ MENU_TOP_NAME_MAX_BYTES = 16  # 4 CJK characters or 16 Latin letters
 MENU_CHILD_NAME_MAX_BYTES = 60
 MENU_KEY_MAX_BYTES = 128
 MENU_URL_MAX_BYTES = 1024
+
+# The platform's server configuration (job-finished events): a token of 3 to 32 letters or digits,
+# and an EncodingAESKey of 43 (base64 without its "=", 32 bytes of AES key).
+SERVER_TOKEN_PATTERN = r"^[A-Za-z0-9]{3,32}\Z"
+ENCODING_AES_KEY_PATTERN = r"^[A-Za-z0-9]{43}\Z"
 
 
 def generate_app_id() -> str:
@@ -53,6 +60,22 @@ class OfficialAccount(models.Model):
     suspended_until = models.DateTimeField(null=True, blank=True)
     suspension_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The developer's server, told when an API broadcast finishes (MASSSENDJOBFINISH); the token
+    # signs each push, the EncodingAESKey (optional) switches on the platform's safe mode (AES).
+    server_url = models.URLField(
+        max_length=1024, blank=True, validators=[URLValidator(schemes=["http", "https"])],
+        help_text=gettext_lazy("The account's server: it receives the job-finished event of API broadcasts."),
+    )
+    server_token = models.CharField(
+        max_length=32, blank=True,
+        validators=[RegexValidator(SERVER_TOKEN_PATTERN, gettext_lazy("A token is 3 to 32 letters or digits."))],
+        help_text=gettext_lazy("Signs each push (signature, timestamp, nonce); 3 to 32 letters or digits."),
+    )
+    encoding_aes_key = models.CharField(
+        max_length=43, blank=True,
+        validators=[RegexValidator(ENCODING_AES_KEY_PATTERN, gettext_lazy("An EncodingAESKey is 43 letters or digits."))],
+        help_text=gettext_lazy("Optional: 43 letters or digits. When set, pushes are encrypted (safe mode)."),
+    )
 
     objects = OfficialAccountQuerySet.as_manager()
 
@@ -64,6 +87,18 @@ class OfficialAccount(models.Model):
             ("change_account_kind", "Can switch accounts between subscription and service"),
         ]
         indexes = [models.Index(fields=["name"], name="account_name_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(server_url="") | ~Q(server_token=""),
+                name="account_server_url_needs_token",
+                violation_error_message=gettext_lazy("A server URL needs the token that signs the pushes to it."),
+            ),
+            models.CheckConstraint(
+                condition=Q(encoding_aes_key="") | Q(encoding_aes_key__regex=r"^[A-Za-z0-9]{43}$"),
+                name="account_encoding_aes_key_43",
+                violation_error_message=gettext_lazy("An EncodingAESKey is 43 letters or digits."),
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -138,6 +173,44 @@ class Follower(models.Model):
 
     def __str__(self):
         return self.nickname or self.openid
+
+
+class FollowerEvent(models.Model):
+    """A follow or unfollow that changed a follower: follow, unfollow and follow again are all kept (R8).
+
+    Written only by accounts.services (one set-based statement per batch of platform events);
+    an event that changes nothing (a repeat, or older than the follower's state) is not kept.
+    """
+
+    class Kind(models.TextChoices):
+        SUBSCRIBE = "subscribe", gettext_lazy("Follow")
+        UNSUBSCRIBE = "unsubscribe", gettext_lazy("Unfollow")
+
+    # No database FK constraints (as on the delivery tables): platform events arrive by the
+    # million and each row would cost trigger checks; the service writes ids it has just read.
+    account = models.ForeignKey(
+        OfficialAccount, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    follower = models.ForeignKey(
+        Follower, on_delete=models.CASCADE, related_name="events", db_constraint=False, db_index=False
+    )
+    kind = models.CharField(max_length=11, choices=Kind.choices)
+    at = models.DateTimeField()
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["follower_id", "at"]
+        constraints = [
+            # Idempotency's safety net: one event of a kind at one moment per follower.
+            models.UniqueConstraint(fields=["follower", "at", "kind"], name="follower_event_once"),
+        ]
+        indexes = [
+            # R8: an account's unfollows (or follows) over time.
+            models.Index(fields=["account", "kind", "at"], name="follower_event_account_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.follower_id} {self.kind} at {self.at:%Y-%m-%d %H:%M}"
 
 
 class CertificationQuerySet(models.QuerySet):

@@ -17,6 +17,7 @@ __all__ = [
     "InvalidState",
     "NoQuotaPolicy",
     "QuotaExceeded",
+    "PushUnavailable",
     "ReasonRequired",
     "SenderUnavailable",
 ]
@@ -70,3 +71,7 @@ class SenderUnavailable(Exception):
     def __init__(self, message: str, *, outcome_unknown: bool = False):
         super().__init__(message)
         self.outcome_unknown = outcome_unknown
+
+
+class PushUnavailable(Exception):
+    """A transient failure to push a job-finished event (5xx, timeout, no connection): the task retries it."""

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Follower, OfficialAccount, Tag
@@ -396,3 +397,34 @@ class InboxMessage(models.Model):
 
     def __str__(self):
         return f"{self.follower_id}: {self.broadcast_id}"
+
+
+class PushAttempt(models.Model):
+    """One POST of an API broadcast's job-finished event (MASSSENDJOBFINISH) to its account's server,
+    with the answer. Written only by broadcasts.services.job_finished; read-only in the admin."""
+
+    class Outcome(models.TextChoices):
+        DELIVERED = "delivered", gettext_lazy("Delivered")
+        RETRYING = "retrying", gettext_lazy("Failed, will retry")
+        GAVE_UP = "gave_up", gettext_lazy("Failed, gave up")
+        REFUSED = "refused", gettext_lazy("Refused by the server")
+
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="push_attempts")
+    number = models.PositiveIntegerField()
+    at = models.DateTimeField(default=timezone.now)
+    url = models.URLField(max_length=1024)
+    encrypted = models.BooleanField(help_text=gettext_lazy("Sent in the platform's safe mode (AES)."))
+    event_xml = models.TextField(help_text=gettext_lazy("The event before encryption."))
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response = models.TextField(blank=True, help_text=gettext_lazy("The start of the server's answer."))
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["broadcast_id", "number"]
+        verbose_name = gettext_lazy("job-finished push attempt")
+        verbose_name_plural = gettext_lazy("job-finished push attempts")
+
+    def __str__(self):
+        return f"{self.broadcast_id} push #{self.number}: {self.outcome}"

@@ -19,7 +19,7 @@ from operator_console.platform_time import format_moment
 from . import sql
 from .exceptions import NoQuotaPolicy
 from .lifecycle import FINISHED_STATUSES
-from .models import Broadcast, FollowerQuotaUsage, QuotaPolicy, QuotaReservation, Violation
+from .models import Broadcast, FollowerQuotaUsage, PushAttempt, QuotaPolicy, QuotaReservation, Violation
 from .windows import Window, next_window_opens, window_for
 
 _PERIOD_WORDS = {
@@ -62,6 +62,12 @@ def content_changers(b: Broadcast) -> set[int]:
     if b.created_by_id is not None:
         ids.add(b.created_by_id)
     return ids
+
+
+def push_attempts(b: Broadcast) -> tuple[int, PushAttempt | None]:
+    """How many job-finished pushes of the broadcast were attempted, and the latest one."""
+    attempts = PushAttempt.objects.filter(broadcast=b)
+    return attempts.count(), attempts.order_by("-number").first()
 
 
 def audience_size(b: Broadcast) -> int:

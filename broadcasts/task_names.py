@@ -8,3 +8,4 @@ were named after their module: never change one; a task can move file, its name 
 DELIVER_BATCH = "broadcasts.tasks.deliver_batch_task"
 DISPATCH_DUE_BROADCASTS = "broadcasts.tasks.dispatch_due_broadcasts_task"
 REQUEUE_STALE_BATCHES = "broadcasts.tasks.requeue_stale_batches_task"
+PUSH_JOB_FINISHED = "broadcasts.tasks.push_job_finished_task"

@@ -9,11 +9,20 @@ from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 
 from . import services, task_names
-from .exceptions import SenderUnavailable
+from .exceptions import PushUnavailable, SenderUnavailable
 
 # Retry backoff of a transient backend failure: 1, 2, 4 … s, at most this long, jittered. It
 # stays below BROADCAST_BATCH_STALE_SECONDS' default, so a waiting batch is not requeued.
 RETRY_BACKOFF_MAX = 60
+# Retry backoff of a job-finished push: 1, 2, 4 … s, jittered, at most this long (well below
+# the broker's visibility timeout: no far-future ETAs on Redis).
+PUSH_BACKOFF_MAX = 300
+
+
+def _retry(task, exc: Exception, *, max_retries: int, maximum: int):
+    """The task's retry after a transient error: exponential backoff with full jitter."""
+    countdown = get_exponential_backoff_interval(factor=1, retries=task.request.retries, maximum=maximum, full_jitter=True)
+    return task.retry(exc=exc, countdown=countdown, max_retries=max_retries)
 
 
 @shared_task(
@@ -29,10 +38,7 @@ def deliver_batch_task(self, batch_id: int) -> str:
     try:
         return services.deliver_batch(batch_id, final_attempt=self.request.retries >= max_retries)
     except SenderUnavailable as exc:
-        countdown = get_exponential_backoff_interval(
-            factor=1, retries=self.request.retries, maximum=RETRY_BACKOFF_MAX, full_jitter=True
-        )
-        raise self.retry(exc=exc, countdown=countdown, max_retries=max_retries) from exc
+        raise _retry(self, exc, max_retries=max_retries, maximum=RETRY_BACKOFF_MAX) from exc
 
 
 @shared_task(name=task_names.DISPATCH_DUE_BROADCASTS, ignore_result=True)
@@ -45,3 +51,19 @@ def dispatch_due_broadcasts_task() -> int:
 def requeue_stale_batches_task() -> int:
     """Beat, every 30 s: send again the batches of a worker that died."""
     return services.requeue_stale_batches()
+
+
+@shared_task(
+    name=task_names.PUSH_JOB_FINISHED,
+    bind=True,
+    acks_late=True,  # a redelivered push after a final outcome is a no-op (push_job_finished checks)
+    max_retries=None,  # bounded below by settings.BROADCAST_PUSH_MAX_RETRIES, read at run time
+    ignore_result=True,
+)
+def push_job_finished_task(self, broadcast_id: int) -> str:
+    """Tell an API broadcast's account server that the job finished; retried on transient failures."""
+    max_retries = settings.BROADCAST_PUSH_MAX_RETRIES
+    try:
+        return services.push_job_finished(broadcast_id, final_attempt=self.request.retries >= max_retries)
+    except PushUnavailable as exc:
+        raise _retry(self, exc, max_retries=max_retries, maximum=PUSH_BACKOFF_MAX) from exc

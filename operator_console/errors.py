@@ -28,6 +28,13 @@ class ErrorCode(StrEnum):
     IMPORT_HEADER_INVALID = "import_header_invalid"
     IMPORT_ROWS_INVALID = "import_rows_invalid"
     INVALID_MENU = "invalid_menu"
+    TIME_IN_FUTURE = "time_in_future"
+    FOLLOWER_NOT_FOUND = "follower_not_found"
+    # accounts: the platform events intake (POST /internal/v1/follower-events)
+    SIGNATURE_INVALID = "signature_invalid"
+    BATCH_TOO_LARGE = "batch_too_large"
+    BODY_TOO_LARGE = "body_too_large"
+    INTAKE_DISABLED = "intake_disabled"
     # broadcasts
     BROADCAST_ERROR = "broadcast_error"
     QUOTA_EXCEEDED = "quota_exceeded"

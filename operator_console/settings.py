@@ -243,3 +243,13 @@ BROADCAST_WEBHOOK_MAX_RETRIES = env.int("BROADCAST_WEBHOOK_MAX_RETRIES", default
 BROADCAST_PENALTY_POINTS = env.int("BROADCAST_PENALTY_POINTS", default=30)
 BROADCAST_PENALTY_WINDOW_DAYS = env.int("BROADCAST_PENALTY_WINDOW_DAYS", default=90)
 BROADCAST_PENALTY_DAYS = env.int("BROADCAST_PENALTY_DAYS", default=7)
+# Job-finished events (MASSSENDJOBFINISH) pushed to an account's server when an API broadcast ends:
+# seconds per POST (the platform gives a server 5 s) and retries of a transient failure, with backoff.
+BROADCAST_PUSH_TIMEOUT = env.float("BROADCAST_PUSH_TIMEOUT", default=5.0)
+BROADCAST_PUSH_MAX_RETRIES = env.int("BROADCAST_PUSH_MAX_RETRIES", default=5)
+
+# Platform events intake (POST /internal/v1/follower-events): the shared secret of its HMAC
+# signature (empty: the intake refuses every request), and how far a request's timestamp may be
+# from the console's clock.
+PLATFORM_EVENTS_SECRET = env.str("PLATFORM_EVENTS_SECRET", default="")
+PLATFORM_EVENTS_MAX_SKEW_SECONDS = env.int("PLATFORM_EVENTS_MAX_SKEW_SECONDS", default=300)

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+from accounts import views as accounts_views
+
 admin.site.site_header = "Broadcast Console"
 admin.site.site_title = "Broadcast Console"
 admin.site.index_title = "Operations"
@@ -11,4 +13,6 @@ admin.site.enable_nav_sidebar = False
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    # The platform tells the console who followed and unfollowed (HMAC-signed; README, "Platform events intake").
+    path("internal/v1/follower-events", accounts_views.follower_events, name="follower_events"),
 ]

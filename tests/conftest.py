@@ -1,3 +1,4 @@
+import json
 import os
 import signal
 import subprocess
@@ -136,3 +137,17 @@ def wait_for(predicate, *, timeout: float = 30, interval: float = 0.2, what: str
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def run_on_sqlite(tmp_path, script: str, **env_overrides) -> dict:
+    """Migrate a fresh SQLite database (the first-run default) and run `script` in `manage.py shell` on it,
+    in a process of its own; returns the JSON object the script prints last."""
+    env = dict(os.environ)
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'first-run.sqlite3'}",
+               DJANGO_SETTINGS_MODULE="operator_console.settings", **env_overrides)
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
+    run = subprocess.run([*manage, "shell", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout.strip().splitlines()[-1])

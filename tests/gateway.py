@@ -1,4 +1,4 @@
-"""A real local HTTP push gateway for the webhook delivery tests."""
+"""A real local HTTP server for the webhook delivery tests and the job-finished pushes."""
 
 import json
 import threading
@@ -10,7 +10,7 @@ class Gateway:
 
     `answers`: (status, body) per request in order, the last one repeating; or a function of
     the request dict returning (status, body). Every request is kept in `requests` as
-    {"headers", "body", "json"}.
+    {"path", "headers", "body", "json"} ("json" is None unless the body was sent as JSON).
     """
 
     def __init__(self, answers=((200, "ok"),)):
@@ -21,7 +21,9 @@ class Gateway:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                request = {"headers": dict(self.headers), "body": body, "json": json.loads(body)}
+                is_json = (self.headers.get("Content-Type") or "").startswith("application/json")
+                request = {"path": self.path, "headers": dict(self.headers), "body": body,
+                           "json": json.loads(body) if is_json else None}
                 gateway.requests.append(request)
                 if callable(gateway.answers):
                     status, text = gateway.answers(request)

@@ -66,6 +66,8 @@ class OfficialAccountAdmin(AuditedChangesMixin, ServiceErrorsAsMessagesMixin, Ac
     fieldsets = [
         (None, {"fields": ["name", "app_id", "kind", "owner_name", "contact_email"]}),
         (gettext_lazy("Status"), {"fields": ["status", "suspended_until", "suspension_reason", "created_at"]}),
+        (gettext_lazy("Server (job-finished events of API broadcasts)"),
+         {"fields": ["server_url", "server_token", "encoding_aes_key"]}),
     ]
     readonly_fields = ["status", "suspended_until", "suspension_reason", "created_at"]
 

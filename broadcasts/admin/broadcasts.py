@@ -32,6 +32,7 @@ from .display import (
     clock_text,
     finding_text,
     progress_bar,
+    push_summary,
     quota_position_text,
     send_time_column,
     send_time_text,
@@ -72,7 +73,7 @@ class BroadcastAdmin(ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, Transition
     readonly_fields = (
         "status_display", "created_by", "created_at", "submitted_at", "reviewed_by", "reviewed_at",
         "review_note", "findings_display", "progress", "total_count", "sent_count", "filtered_count",
-        "error_count", "batches", "started_at", "finished_at", "failure_reason",
+        "error_count", "batches", "started_at", "finished_at", "failure_reason", "job_finished_push",
     )
     content_fieldsets = (
         (gettext_lazy("Content"), {"fields": ("account", "title", "message_type", "body", "url", "cover_url")}),
@@ -89,6 +90,7 @@ class BroadcastAdmin(ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, Transition
         {"fields": ("progress", "total_count", "sent_count", "filtered_count", "error_count", "batches",
                     "started_at", "finished_at", "failure_reason")},
     )
+    push_fieldset = (gettext_lazy("Job-finished event"), {"fields": ("job_finished_push",)})
 
     # ---- list columns
 
@@ -128,6 +130,10 @@ class BroadcastAdmin(ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, Transition
     def batches(self, obj):
         return _("%(done)s of %(count)s done") % {"done": obj.batches_done, "count": obj.batch_count}
 
+    @admin.display(description=gettext_lazy("Pushes to the account's server"))
+    def job_finished_push(self, obj):
+        return push_summary(obj)
+
     @admin.display(description=gettext_lazy("Moderation findings"))
     def findings_display(self, obj):
         if not obj.findings:
@@ -155,6 +161,8 @@ class BroadcastAdmin(ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, Transition
         sets = [*self.content_fieldsets, self.review_fieldset]
         if obj.status in lifecycle.DELIVERY_STATUSES or obj.total_count:
             sets.append(self.delivery_fieldset)
+        if obj.channel == Broadcast.Channel.API:
+            sets.append(self.push_fieldset)
         return sets
 
     def get_readonly_fields(self, request, obj=None):

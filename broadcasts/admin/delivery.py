@@ -1,4 +1,5 @@
-"""The delivery tables (tens of millions of rows): deliveries, batches and followers' inboxes.
+"""The delivery tables (tens of millions of rows): deliveries, batches and followers' inboxes;
+and the job-finished pushes of API broadcasts (one row per attempt).
 
 Read-only lists with bounded counts (no full COUNT(*)), filters only on indexed columns (a
 broadcast id or a follower id typed in, operator_console.admin_tools.IdFilter), and an
@@ -17,7 +18,7 @@ from accounts.models import Follower
 from operator_console.admin_keyset import KeysetPaginationMixin
 from operator_console.admin_tools import EstimatedCountPaginator, IdFilter, ReadOnlyAdmin
 
-from ..models import Delivery, DeliveryBatch, InboxMessage
+from ..models import Delivery, DeliveryBatch, InboxMessage, PushAttempt
 
 
 class DeliveryCountPaginator(EstimatedCountPaginator):
@@ -151,3 +152,30 @@ class InboxMessageAdmin(BigTableAdmin):
                     "follower": follower, "openid": follower.openid, "account": follower.account,
                 }
         return super().changelist_view(request, extra_context=extra)
+
+
+@admin.register(PushAttempt)
+class PushAttemptAdmin(ReadOnlyAdmin):
+    """Each POST of a job-finished event (MASSSENDJOBFINISH) to an account's server, and its answer.
+    Linked from an API broadcast's page (?broadcast_id=<id>)."""
+
+    list_display = ("broadcast", "number", "at", "outcome", "status_code", "response_short", "error_short",
+                    "encrypted", "duration_ms", "url")
+    list_filter = (BroadcastIdFilter, "outcome")
+    list_select_related = ("broadcast",)
+    show_full_result_count = False
+    fields = ("broadcast", "number", "at", "url", "encrypted", "outcome", "status_code", "response", "error",
+              "duration_ms", "event_xml")
+    ordering = ("-id",)
+
+    def get_ordering(self, request):
+        # Inside one broadcast: its attempts in order (the broadcast FK's index).
+        return ("broadcast_id", "number") if BroadcastIdFilter.parameter_name in request.GET else ("-id",)
+
+    @admin.display(description=gettext_lazy("Answer"))
+    def response_short(self, obj):
+        return _shortened(obj.response)
+
+    @admin.display(description=gettext_lazy("Error"))
+    def error_short(self, obj):
+        return _shortened(obj.error)

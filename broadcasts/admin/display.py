@@ -7,9 +7,11 @@ the quota and progress numbers come from broadcasts.selectors.
 
 from __future__ import annotations
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from operator_console.platform_time import format_moment
 
@@ -118,3 +120,19 @@ def quota_position_text(b: Broadcast) -> str:
     if not position["counts"]:
         text += " (R3a)"
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def push_summary(b: Broadcast):
+    """An API broadcast's job-finished pushes: the count, the latest outcome and answer, and the list's link."""
+    count, last = selectors.push_attempts(b)
+    if last is None:
+        if not b.account.server_url:
+            return _("None: the account has no server URL.")
+        return _("None yet: the event is pushed when the broadcast finishes.")
+    answer = _("HTTP %(code)s") % {"code": last.status_code} if last.status_code else last.error[:80]
+    url = reverse("admin:broadcasts_pushattempt_changelist") + f"?broadcast_id={b.pk}"
+    return format_html(
+        '{} · {} ({}) · <a href="{}">{}</a>',
+        ngettext("%(count)d attempt", "%(count)d attempts", count) % {"count": count},
+        last.get_outcome_display(), answer, url, _("see every attempt"),
+    )

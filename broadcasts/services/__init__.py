@@ -11,6 +11,7 @@ and the API call these names (a public contract: `services.submit_broadcast`,
     penalties    record_violation, apply_penalties, void_violation (R7)
     dispatch     dispatch_due_broadcasts, dispatch_broadcast, requeue_stale_batches
     delivery     deliver_batch (R5, exactly once), finish_broadcast
+    job_finished queue_job_finished_push, push_job_finished: the MASSSENDJOBFINISH event of API broadcasts
     control      pause_broadcast, resume_broadcast, start_sending
     locks        every row lock and its order
 """
@@ -20,6 +21,7 @@ from .delivery import deliver_batch, finish_broadcast
 from .dispatch import dispatch_broadcast, dispatch_due_broadcasts, enqueue_batches, requeue_stale_batches
 from .drafts import EDITABLE_FIELDS, create_broadcast, update_broadcast, validate_draft, validate_edit
 from .eligibility import check_can_send
+from .job_finished import job_finished_event, push_job_finished, queue_job_finished_push
 from .penalties import apply_penalties, record_violation, void_violation
 from .quota import move_reservation, release_reservation, reserve_slot
 from .review import approve_broadcast, cancel_broadcast, reject_broadcast, reschedule_broadcast, submit_broadcast
@@ -36,8 +38,11 @@ __all__ = [
     "dispatch_due_broadcasts",
     "enqueue_batches",
     "finish_broadcast",
+    "job_finished_event",
     "move_reservation",
     "pause_broadcast",
+    "push_job_finished",
+    "queue_job_finished_push",
     "record_violation",
     "reject_broadcast",
     "release_reservation",

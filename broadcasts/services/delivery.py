@@ -29,6 +29,7 @@ from ..backends import BaseBackend, OutgoingBatch, get_backend
 from ..exceptions import SenderUnavailable
 from ..models import Broadcast, Delivery, DeliveryBatch, FollowerQuotaUsage, QuotaPolicy
 from ..windows import window_for
+from .job_finished import queue_job_finished_push
 from .locks import lock_batch
 
 Status = Broadcast.Status
@@ -316,7 +317,8 @@ def _complete_batch(batch: DeliveryBatch, *, sent: int, filtered: int, failed: i
 
 def finish_broadcast(broadcast_id: int, now: datetime) -> None:
     """Final status from the totals, like the platform's job-finished event: sent, partially_sent
-    (some failed) or failed (nothing sent). Cancelled stays cancelled."""
+    (some failed) or failed (nothing sent). Cancelled stays cancelled. An API broadcast's
+    job-finished event is pushed to its account's server after commit."""
     b = Broadcast.objects.select_related("account").get(pk=broadcast_id)
     if b.status == Status.CANCELLED:
         if b.finished_at is None:
@@ -338,3 +340,4 @@ def finish_broadcast(broadcast_id: int, now: datetime) -> None:
         b, by=None, verb=AuditEvent.Verb(b.status),
         note=f"total {b.total_count}, sent {b.sent_count}, filtered {b.filtered_count}, errors {b.error_count}",
     )
+    queue_job_finished_push(b)

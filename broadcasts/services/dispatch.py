@@ -31,6 +31,7 @@ from ..models import Broadcast, DeliveryBatch
 from ..task_names import DELIVER_BATCH
 from .delivery import finish_broadcast
 from .eligibility import check_can_send
+from .job_finished import queue_job_finished_push
 from .locks import lock_broadcast_only
 from .quota import release_reservation
 
@@ -120,6 +121,7 @@ def _dispatch_locked(b: Broadcast, at: datetime) -> None:
         b.finished_at = now
         b.save(update_fields=["status", "failure_reason", "finished_at"])
         record_event(b, by=None, verb=AuditEvent.Verb.FAILED, note=f"{exc.code}: {exc}")
+        queue_job_finished_push(b)  # an API job that ended before it began is a finished job too
         return
     batches = sorted(sql.fetch_all(sql.create_batches(b, now=now, batch_size=settings.BROADCAST_BATCH_SIZE)))
     b.status = Status.SENDING

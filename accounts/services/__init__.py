@@ -1,0 +1,60 @@
+"""Every state change of accounts, followers, certifications and menus, and the audit log.
+
+The only writer of the accounts app's business state: admin actions, tasks, commands, the
+intake and the API call these names (a public contract: `accounts.services.suspend_account`,
+`follow`, `unfollow`, ...). One module per concern:
+
+    audit           record_event, record_change, describe_changes
+    certifications  submit / approve / reject / revoke_certification, expire_certifications (R4)
+    status          suspend_account, reinstate_account, lift_expired_suspensions, change_account_kind
+    menus           save_menu_item (R6)
+    followers       follow, unfollow, apply_follower_events (R8)
+"""
+
+from .audit import AUDIT_VALUE_MAX, describe_changes, record_change, record_event
+from .certifications import (
+    approve_certification,
+    expire_certifications,
+    reject_certification,
+    revoke_certification,
+    submit_certification,
+)
+from .followers import (
+    APPLIED,
+    FOLLOWER_EVENTS_MAX,
+    REFUSED,
+    UNCHANGED,
+    EventResult,
+    FollowerEventIn,
+    apply_follower_events,
+    follow,
+    unfollow,
+)
+from .menus import save_menu_item
+from .status import change_account_kind, lift_expired_suspensions, reinstate_account, suspend_account
+
+__all__ = [
+    "APPLIED",
+    "AUDIT_VALUE_MAX",
+    "FOLLOWER_EVENTS_MAX",
+    "REFUSED",
+    "UNCHANGED",
+    "EventResult",
+    "FollowerEventIn",
+    "apply_follower_events",
+    "approve_certification",
+    "change_account_kind",
+    "describe_changes",
+    "expire_certifications",
+    "follow",
+    "lift_expired_suspensions",
+    "record_change",
+    "record_event",
+    "reinstate_account",
+    "reject_certification",
+    "revoke_certification",
+    "save_menu_item",
+    "submit_certification",
+    "suspend_account",
+    "unfollow",
+]

@@ -1,0 +1,140 @@
+"""Follows and unfollows (R8): one rule for the admin, imports and the platform's events, set-based per batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import NamedTuple
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from operator_console.platform_time import format_moment
+
+from .. import sql
+from ..exceptions import (
+    AccountNotFound,
+    BatchTooLarge,
+    DomainError,
+    FollowerNotFound,
+    InvalidInput,
+    TimeInFuture,
+)
+from ..models import (
+    Follower,
+    FollowerEvent,
+    OfficialAccount,
+)
+
+# --- follows and unfollows (R8: every change is kept in FollowerEvent) ------------------------------
+
+# The most events one call applies: one statement's worth, and the intake's batch limit.
+FOLLOWER_EVENTS_MAX = 1000
+# A batch is run again for the events whose new follower a concurrent batch made first (the
+# second run finds it); once is enough, the bound only guards against a loop.
+RACE_RERUNS = 3
+
+
+class FollowerEventIn(NamedTuple):
+    """One follow ("subscribe") or unfollow ("unsubscribe") of `openid` at the account `app_id`; `at` None: now."""
+
+    app_id: str
+    openid: str
+    kind: str
+    at: datetime | None = None
+
+
+class EventResult(NamedTuple):
+    """What apply_follower_events did with one event: "applied" (the follower changed), "unchanged"
+    (a repeat, or older than what is known of the follower) or "refused" (`error` says why)."""
+
+    status: str
+    error: DomainError | None = None
+
+
+APPLIED, UNCHANGED, REFUSED = "applied", "unchanged", "refused"
+
+
+def follow(follower: Follower, *, at: datetime | None = None) -> Follower:
+    """The follower follows from `at` (default now); following while following changes nothing, and so
+    does a time older than the follower's last change. Raises time_in_future."""
+    return _change_one(follower, FollowerEvent.Kind.SUBSCRIBE, at)
+
+
+def unfollow(follower: Follower, *, at: datetime | None = None) -> Follower:
+    """The follower unfollows at `at` (default now); unfollowing an unfollowed follower changes nothing, and
+    so does a time older than the follower's last change. Raises time_in_future."""
+    return _change_one(follower, FollowerEvent.Kind.UNSUBSCRIBE, at)
+
+
+def _change_one(follower: Follower, kind: str, at: datetime | None) -> Follower:
+    # One follower goes through the batch statement: one rule for the admin, imports and the platform.
+    app_id = OfficialAccount.objects.values_list("app_id", flat=True).get(pk=follower.account_id)
+    (result,) = apply_follower_events([FollowerEventIn(app_id, follower.openid, kind, at)])
+    if result.error is not None:
+        raise result.error
+    follower.refresh_from_db(fields=["subscribed", "subscribed_at", "unsubscribed_at"])
+    return follower
+
+
+def apply_follower_events(events: Sequence[FollowerEventIn], *, now: datetime | None = None) -> list[EventResult]:
+    """Apply up to FOLLOWER_EVENTS_MAX follows and unfollows in one statement, idempotently: the same
+    events again change nothing. Returns one EventResult per event, in order.
+
+    Per follower the newest event wins: an event older than the follower's last change changes
+    nothing; a follow of an unknown openid makes the follower. Refused per event (in the results,
+    not raised): account_not_found, follower_not_found (an unfollow of an unknown openid),
+    time_in_future. Raises batch_too_large, invalid_input (a kind that is neither, a naive time).
+    """
+    now = now or timezone.now()
+    if len(events) > FOLLOWER_EVENTS_MAX:
+        raise BatchTooLarge(
+            _("A batch holds at most %(max)d events; this one has %(count)d.")
+            % {"max": FOLLOWER_EVENTS_MAX, "count": len(events)}
+        )
+    results: list[EventResult | None] = [None] * len(events)
+    pending = []
+    for pos, event in enumerate(events):
+        at = now if event.at is None else event.at
+        if event.kind not in FollowerEvent.Kind.values:
+            raise InvalidInput(_("Event %(pos)d: the kind is “subscribe” or “unsubscribe”.") % {"pos": pos})
+        if timezone.is_naive(at):
+            raise InvalidInput(_("Event %(pos)d: the time has no time zone.") % {"pos": pos})
+        if at > now:
+            results[pos] = EventResult(REFUSED, TimeInFuture(
+                _("The %(kind)s of %(openid)s is dated %(at)s, which is later than now.")
+                % {"kind": _kind_word(event.kind), "openid": event.openid, "at": format_moment(at)}
+            ))
+            continue
+        pending.append((pos, event.app_id, event.openid, event.kind, at))
+    for _attempt in range(RACE_RERUNS):
+        if not pending:
+            break
+        outcomes = sql.apply_events(pending, now=now)
+        raced = [row for row in pending if outcomes[row[0]] == sql.Outcome.RACED]
+        for row in pending:
+            if outcomes[row[0]] != sql.Outcome.RACED:
+                results[row[0]] = _event_result(outcomes[row[0]], app_id=row[1], openid=row[2])
+        pending = raced
+    if pending:
+        raise RuntimeError(f"Follower events still racing after {RACE_RERUNS} runs: {pending[:3]}")
+    return results
+
+
+def _kind_word(kind: str) -> str:
+    return _("follow") if kind == FollowerEvent.Kind.SUBSCRIBE else _("unfollow")
+
+
+def _event_result(outcome: str, *, app_id: str, openid: str) -> EventResult:
+    if outcome == sql.Outcome.APPLIED:
+        return EventResult(APPLIED)
+    if outcome == sql.Outcome.UNCHANGED:
+        return EventResult(UNCHANGED)
+    if outcome == sql.Outcome.UNKNOWN_ACCOUNT:
+        return EventResult(REFUSED, AccountNotFound(
+            _("No official account with app_id %(app_id)s.") % {"app_id": app_id}, app_id=app_id
+        ))
+    return EventResult(REFUSED, FollowerNotFound(
+        _("Account %(app_id)s has no follower %(openid)s to unfollow.") % {"app_id": app_id, "openid": openid},
+        app_id=app_id, openid=openid,
+    ))
