@@ -4,12 +4,19 @@ live in operator_console.errors; they are re-exported here for the app's callers
 from operator_console.errors import DomainError, ErrorCode, InvalidInput, InvalidState, ReasonRequired
 
 __all__ = [
+    "AccessTokenExpired",
+    "AccessTokenMissing",
     "AccountNotFound",
     "AlreadyCertified",
+    "ApiSuspended",
     "CertificationPending",
     "DomainError",
+    "FollowerNotFound",
     "ImportHeaderInvalid",
     "ImportRowsInvalid",
+    "InvalidAppId",
+    "InvalidCredential",
+    "InvalidGrantType",
     "InvalidInput",
     "InvalidState",
     "ReasonRequired",
@@ -39,3 +46,40 @@ class ImportRowsInvalid(DomainError):
     """
 
     code = ErrorCode.IMPORT_ROWS_INVALID
+
+
+# The advanced mass interface's credentials (accounts.services.issue_access_token, selectors.caller_for_token).
+
+
+class InvalidCredential(DomainError):
+    """A wrong app secret, or an access token that was never issued or was revoked by a secret reset."""
+
+    code = ErrorCode.INVALID_CREDENTIAL
+
+
+class InvalidAppId(DomainError):
+    code = ErrorCode.INVALID_APP_ID
+
+
+class InvalidGrantType(DomainError):
+    code = ErrorCode.INVALID_GRANT_TYPE
+
+
+class AccessTokenMissing(DomainError):
+    code = ErrorCode.ACCESS_TOKEN_MISSING
+
+
+class AccessTokenExpired(DomainError):
+    code = ErrorCode.ACCESS_TOKEN_EXPIRED
+
+
+class ApiSuspended(DomainError):
+    """The account is suspended (R7): every call of the advanced mass interface is refused."""
+
+    code = ErrorCode.API_SUSPENDED
+
+
+class FollowerNotFound(DomainError):
+    """An openid that is not a follower of the calling account (another account's is "not found" too)."""
+
+    code = ErrorCode.FOLLOWER_NOT_FOUND

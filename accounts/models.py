@@ -44,10 +44,18 @@ class OfficialAccount(models.Model):
     suspended_until = models.DateTimeField(null=True, blank=True)
     suspension_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The advanced mass interface's credential (accounts.credentials): only a hash of the app
+    # secret is kept; `app_secret_set_at` is the secret's generation, which every access token
+    # carries, so a reset refuses the older tokens at once.
+    app_secret_hash = models.CharField(max_length=80, blank=True, editable=False)
+    app_secret_set_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
-        permissions = [("suspend_account", "Can suspend and reinstate accounts")]
+        permissions = [
+            ("suspend_account", "Can suspend and reinstate accounts"),
+            ("reset_app_secret", "Can reset the app secret of the advanced mass interface"),
+        ]
         indexes = [models.Index(fields=["name"], name="account_name_idx")]
 
     def __str__(self):
@@ -264,6 +272,8 @@ class AuditEvent(models.Model):
         SUSPENDED = "suspended", "suspended"
         REINSTATED = "reinstated", "reinstated"
         IMPORTED_FOLLOWERS = "imported_followers", "imported followers"
+        SECRET_RESET = "secret_reset", "app secret reset"
+        PREVIEWED = "previewed", "preview sent"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

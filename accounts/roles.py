@@ -47,6 +47,7 @@ ROLES = {
         "accounts.change_certification",
         "accounts.review_certification",
         "accounts.suspend_account",
+        "accounts.reset_app_secret",
         "broadcasts.change_broadcast",
         "broadcasts.approve_broadcast",
         "broadcasts.control_delivery",

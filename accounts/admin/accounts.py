@@ -66,8 +66,9 @@ class OfficialAccountAdmin(ActionPagesMixin, admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "app_id", "kind", "owner_name", "contact_email"]}),
         (gettext_lazy("Status"), {"fields": ["status", "suspended_until", "suspension_reason", "created_at"]}),
+        (gettext_lazy("Advanced mass interface (API)"), {"fields": ["api_credential"]}),
     ]
-    readonly_fields = ["status", "suspended_until", "suspension_reason", "created_at"]
+    readonly_fields = ["status", "suspended_until", "suspension_reason", "created_at", "api_credential"]
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -127,8 +128,18 @@ class OfficialAccountAdmin(ActionPagesMixin, admin.ModelAdmin):
             )
         return format_html('<span class="bc-badge bc-badge-ok">{}</span>', obj.get_status_display())
 
+    @admin.display(description=gettext_lazy("App secret"))
+    def api_credential(self, obj):
+        if not obj.app_secret_hash:
+            return _("None yet: the account cannot call the API until a reviewer resets its app secret.")
+        return _("Set on %(moment)s (only its hash is kept; a reset shows the new one once and revokes every "
+                 "access token issued under this one).") % {"moment": format_moment(obj.app_secret_set_at)}
+
     def has_suspend_permission(self, request, obj=None):
         return request.user.has_perm("accounts.suspend_account")
+
+    def has_reset_secret_permission(self, request, obj=None):
+        return request.user.has_perm("accounts.reset_app_secret")
 
     def get_urls(self):
         prefix = f"{self.opts.app_label}_{self.opts.model_name}"
@@ -136,10 +147,15 @@ class OfficialAccountAdmin(ActionPagesMixin, admin.ModelAdmin):
         return [
             path("<path:object_id>/suspend/", view(self.suspend_view), name=f"{prefix}_suspend"),
             path("<path:object_id>/reinstate/", view(self.reinstate_view), name=f"{prefix}_reinstate"),
+            path("<path:object_id>/reset-secret/", view(self.reset_secret_view), name=f"{prefix}_reset_secret"),
         ] + super().get_urls()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "can_suspend": self.has_suspend_permission(request)}
+        extra_context = {
+            **(extra_context or {}),
+            "can_suspend": self.has_suspend_permission(request),
+            "can_reset_secret": self.has_reset_secret_permission(request),
+        }
         return super().change_view(request, object_id, form_url, extra_context)
 
     # Suspend / reinstate, as actions on the list and as buttons on the account page.
@@ -196,6 +212,29 @@ class OfficialAccountAdmin(ActionPagesMixin, admin.ModelAdmin):
             title=_("Reinstate “%(name)s”") % {"name": account.name},
             submit_label=_("Reinstate"),
             intro=_("The account gets its sending rights back at once."),
+            cancel_url=self._cancel_url(request),
+        )
+        return response or HttpResponseRedirect(self._change_url(account))
+
+    def reset_secret_view(self, request, object_id):
+        if not self.has_reset_secret_permission(request):
+            raise PermissionDenied
+        account = self._get_for_view(request, object_id)
+        response = service_action(
+            self, request, [account], services.reset_app_secret,
+            success=lambda done: _(
+                "New app secret of “%(name)s”: %(secret)s — copy it now, it is shown only this once. The "
+                "previous secret and every access token issued under it no longer work."
+            ) % {"name": account.name, "secret": done[0]},
+            template=self.action_form_template,
+            title=_("Reset the app secret of “%(name)s”") % {"name": account.name},
+            submit_label=_("Reset the app secret"),
+            intro=_(
+                "The account's integrations call the advanced mass interface with its appid and app secret. A "
+                "new secret is shown once, here; the previous one and every access token issued under it stop "
+                "working at once."
+            ),
+            danger=True,
             cancel_url=self._cancel_url(request),
         )
         return response or HttpResponseRedirect(self._change_url(account))
