@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -8,6 +10,10 @@ from accounts.models import Follower, OfficialAccount, Tag
 
 RECIPIENTS_MIN = 2
 RECIPIENTS_MAX = 10_000
+# A client message id names one broadcast of its account for this long (the platform's rule);
+# after it the same id may start a new broadcast (services.create_broadcast, selectors).
+CLIENT_MSG_ID_WINDOW = timedelta(hours=24)
+CLIENT_MSG_ID_MAX_BYTES = 64
 
 
 class Broadcast(models.Model):
@@ -47,7 +53,9 @@ class Broadcast(models.Model):
     audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.ALL)
     tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.PROTECT, related_name="broadcasts")
     recipients = models.ManyToManyField(Follower, blank=True, related_name="targeted_broadcasts")
-    # NULL, not "", when absent: the unique constraint below applies only to ids that were given.
+    # The caller's id of the send (or, from the API, a digest of audience and content): unique per
+    # account for CLIENT_MSG_ID_WINDOW, under the account's row lock (services.create_broadcast).
+    # NULL, not "", when absent: the index below holds only ids that were given.
     client_msg_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     created_by = models.ForeignKey(
@@ -81,14 +89,13 @@ class Broadcast(models.Model):
             ("approve_broadcast", "Can approve, reject and reschedule broadcasts"),
             ("control_delivery", "Can pause, resume and cancel sending broadcasts"),
         ]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["account", "client_msg_id"],
-                condition=Q(client_msg_id__isnull=False),
-                name="broadcast_client_msg_id_unique_per_account",
-            ),
-        ]
         indexes = [
+            # The 24-hour client message id rule: this account's broadcasts with this id, newest first.
+            models.Index(
+                fields=["account", "client_msg_id", "-created_at"],
+                condition=Q(client_msg_id__isnull=False),
+                name="broadcast_client_msg_id_idx",
+            ),
             # Dispatch: approved broadcasts whose send time has come.
             models.Index(fields=["status", "scheduled_at"], name="broadcast_status_sched_idx"),
             models.Index(fields=["account", "status"], name="broadcast_account_status_idx"),
@@ -132,6 +139,27 @@ class PendingBroadcast(Broadcast):
         verbose_name = "broadcast awaiting review"
         verbose_name_plural = "broadcasts awaiting review"
         default_permissions = ()
+
+
+class PreviewMessage(models.Model):
+    """A preview sent through the advanced mass interface (`/cgi-bin/message/mass/preview`): one
+    message to one follower, outside the account quota and the follower cap (R3a, R5), and not a
+    broadcast, so no quota count sees it. The row is the message as the follower received it."""
+
+    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="previews")
+    follower = models.ForeignKey(Follower, on_delete=models.CASCADE, related_name="previews")
+    message_type = models.CharField(max_length=10, choices=Broadcast.MessageType.choices)
+    body = models.TextField()
+    # Moderation findings of flag rules (a block rule refuses the preview), as on a broadcast.
+    findings = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "created_at"], name="preview_account_time_idx")]
+
+    def __str__(self):
+        return f"Preview #{self.pk} to {self.follower_id}"
 
 
 class QuotaPolicy(models.Model):

@@ -13,8 +13,10 @@ and the API call these names (a public contract: `services.submit_broadcast`,
     delivery     deliver_batch (R5, exactly once), finish_broadcast
     control      pause_broadcast, resume_broadcast, start_sending
     locks        every row lock and its order
+    api_sends    send_through_api, preview_through_api, cancel_through_api (the advanced mass interface)
 """
 
+from .api_sends import cancel_through_api, preview_through_api, send_through_api
 from .control import pause_broadcast, resume_broadcast, start_sending
 from .delivery import deliver_batch, finish_broadcast
 from .dispatch import dispatch_broadcast, dispatch_due_broadcasts, enqueue_batches, requeue_stale_batches
@@ -29,6 +31,7 @@ __all__ = [
     "apply_penalties",
     "approve_broadcast",
     "cancel_broadcast",
+    "cancel_through_api",
     "check_can_send",
     "create_broadcast",
     "deliver_batch",
@@ -38,6 +41,7 @@ __all__ = [
     "finish_broadcast",
     "move_reservation",
     "pause_broadcast",
+    "preview_through_api",
     "record_violation",
     "reject_broadcast",
     "release_reservation",
@@ -45,6 +49,7 @@ __all__ = [
     "reschedule_broadcast",
     "reserve_slot",
     "resume_broadcast",
+    "send_through_api",
     "start_sending",
     "submit_broadcast",
     "update_broadcast",
