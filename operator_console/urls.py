@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 admin.site.site_header = "Broadcast Console"
@@ -11,4 +11,6 @@ admin.site.enable_nav_sidebar = False
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    # The advanced mass interface: the platform's /cgi-bin/ paths, and /api/schema/, /api/docs/.
+    path("", include("api.urls")),
 ]
