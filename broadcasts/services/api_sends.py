@@ -32,6 +32,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import selectors as account_selectors
 from accounts.exceptions import FollowerNotFound
 from accounts.models import AuditEvent, Follower, OfficialAccount, Tag
 from accounts.services import record_event
@@ -85,7 +86,7 @@ def _audience(account: OfficialAccount, *, to_all: bool, tag_id: int | None, ope
     """
     if openids is not None:
         wanted = list(dict.fromkeys(openids))
-        found = dict(Follower.objects.filter(account=account, openid__in=wanted).values_list("openid", "id"))
+        found = account_selectors.follower_ids_by_openid(account, wanted)
         missing = [o for o in wanted if o not in found]
         if missing:
             raise FollowerNotFound(

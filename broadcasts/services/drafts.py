@@ -19,7 +19,7 @@ from accounts.models import AuditEvent, Follower, OfficialAccount, Tag
 from accounts.services import record_event
 from operator_console.platform_time import as_platform_time
 
-from .. import lifecycle, selectors
+from .. import lifecycle, selectors, sql
 from ..exceptions import ClientMsgIdTooLong, InvalidAudience, InvalidContent
 from ..models import CLIENT_MSG_ID_MAX_BYTES, RECIPIENTS_MAX, RECIPIENTS_MIN, Broadcast
 from .locks import lock_account, lock_broadcast
@@ -107,7 +107,7 @@ def _check_audience(account: OfficialAccount, f: dict, recipient_ids: list[int])
                 f"A follower list holds {RECIPIENTS_MIN} to {RECIPIENTS_MAX:,} followers; this one has {n:,}.",
                 field="recipients",
             )
-        found = Follower.objects.filter(account=account, pk__in=recipient_ids).count()
+        found = sql.fetch_one(sql.count_followers_among(account.pk, recipient_ids))[0]
         if found != n:
             missing = n - found
             verb = "does" if missing == 1 else "do"
@@ -134,10 +134,9 @@ def validate_draft(account: OfficialAccount, *, recipients=None, **fields) -> di
 
 
 def _set_recipients(b: Broadcast, ids: list[int]) -> None:
-    through = Broadcast.recipients.through
-    through.objects.filter(broadcast_id=b.pk).delete()
-    # One INSERT for up to RECIPIENTS_MAX rows.
-    through.objects.bulk_create([through(broadcast_id=b.pk, follower_id=i) for i in ids])
+    Broadcast.recipients.through.objects.filter(broadcast_id=b.pk).delete()
+    if ids:
+        sql.run(sql.insert_recipients(b.pk, ids))  # one statement, one parameter, for up to RECIPIENTS_MAX rows
 
 
 def normalize_client_msg_id(client_msg_id: str | None) -> str | None:
