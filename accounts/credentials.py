@@ -64,6 +64,6 @@ def token_label(token: str) -> str:
     return token_digest(token)[:12]
 
 
-def token_cache():
-    """The cache that holds tokens and the API's throttle counters (settings.API_CACHE)."""
+def api_cache():
+    """The cache (Redis) of the advanced mass interface: tokens, throttle counters, follower totals (settings.API_CACHE)."""
     return caches[settings.API_CACHE]

@@ -256,7 +256,7 @@ def issue_access_token(*, grant_type: str, app_id: str, secret: str) -> tuple[st
         "generation": credentials.generation(account.app_secret_set_at),
         "expires_at": (timezone.now() + timedelta(seconds=ttl)).timestamp(),
     }
-    credentials.token_cache().set(
+    credentials.api_cache().set(
         credentials.token_key(token), entry, timeout=ttl + settings.API_TOKEN_EXPIRED_GRACE
     )
     return token, ttl

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.throttling import SimpleRateThrottle
 
-from accounts.credentials import token_cache
+from accounts.credentials import api_cache
 from operator_console.platform_time import platform_zone
 
 from .errors import RateLimitedDay, RateLimitedMinute
@@ -49,7 +49,7 @@ class AccountWindowThrottle(SimpleRateThrottle):
         return int((now.timestamp() + offset) // self.duration)
 
     def allow_request(self, request, view) -> bool:
-        cache = token_cache()
+        cache = api_cache()
         key = f"{self.get_cache_key(request, view)}:{self.window()}"
         cache.add(key, 0, timeout=self.duration + 60)
         try:

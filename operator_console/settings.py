@@ -196,6 +196,8 @@ API_TOKEN_EXPIRED_GRACE = env.int("API_TOKEN_EXPIRED_GRACE", default=86400)
 # Calls per account per calendar minute (45011 beyond) and per calendar day in PLATFORM_TIME_ZONE (45009).
 API_RATE_PER_MINUTE = env.int("API_RATE_PER_MINUTE", default=600)
 API_RATE_PER_DAY = env.int("API_RATE_PER_DAY", default=100_000)
+# Seconds user/get's `total` (a count over the account's followers) is reused.
+API_FOLLOWER_TOTAL_TTL = env.int("API_FOLLOWER_TOTAL_TTL", default=60)
 # A request body larger than this is refused (47001) before it is parsed: 10,000 openids of 64
 # characters, quoted and separated, are 670 kB.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
