@@ -22,6 +22,7 @@ VIEW_ALL = [
     "broadcasts.view_delivery",
     "broadcasts.view_inboxmessage",
     "broadcasts.view_deliverybatch",
+    "broadcasts.view_previewmessage",
 ]
 
 ROLES = {

@@ -9,7 +9,7 @@ from accounts.models import AuditEvent
 from broadcasts import services
 from broadcasts.models import Broadcast, ContentRule, PreviewMessage, QuotaReservation
 from tests.api import Platform, refused, text
-from tests.factories import deliver_all, make_api_account, make_approved, make_followers, make_tag
+from tests.factories import deliver_all, make_api_account, make_approved, make_followers, make_tag, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -136,3 +136,13 @@ def test_an_uncertified_account_may_not_preview(api):
     answer = api.post("message/mass/preview", text("Hi", touser=fan.openid), api.token(account.app_id, secret))
 
     assert refused(answer, 48001, "certification_required")
+
+
+def test_ops_see_previews_in_the_admin(api, acme, client):
+    account, fans, tag, token = acme
+    api.post("message/mass/preview", text("Preview for the boss", touser=fans[1].openid), token)
+    client.force_login(make_user("audrey", role="auditor"))
+
+    page = client.get(f"/admin/broadcasts/previewmessage/?account_id={account.pk}").content.decode()
+
+    assert "Preview for the boss" in page and fans[1].openid in page
