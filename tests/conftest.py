@@ -1,3 +1,4 @@
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests import factories
+from tests.api import Platform
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,3 +107,22 @@ def wait_for(predicate, *, timeout: float = 30, interval: float = 0.2, what: str
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def run_on_sqlite(tmp_path: Path, script: str, **env) -> dict:
+    """Migrate a fresh SQLite database (the first-run default) and run `script` in `manage.py shell`
+    on it; returns the JSON the script printed last. `env` adds settings (read from the environment)."""
+    environment = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'first-run.sqlite3'}",
+                   "DJANGO_SETTINGS_MODULE": "operator_console.settings", **env}
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=environment, check=True, timeout=120)
+    run = subprocess.run([*manage, "shell", "-c", script], cwd=ROOT, env=environment, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def api(client):
+    """The advanced mass interface called as an integration would, through Django's test client."""
+    return Platform(client)

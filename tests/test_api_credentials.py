@@ -14,15 +14,10 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.models import AuditEvent, OfficialAccount
-from tests.api import Platform, refused
+from tests.api import refused
 from tests.factories import make_account, make_api_account, make_user
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(client):
-    return Platform(client)
 
 
 def test_reset_app_secret_returns_the_secret_once_and_keeps_only_its_hash():

@@ -8,15 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Follower
-from tests.api import Platform, refused
+from tests.api import refused
 from tests.factories import make_api_account, make_followers, make_tag
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(client):
-    return Platform(client)
 
 
 def test_tags_get_lists_the_accounts_tags_with_subscribed_counts(api):

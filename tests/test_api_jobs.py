@@ -8,15 +8,10 @@ import pytest
 from accounts.models import AuditEvent
 from broadcasts import services
 from broadcasts.models import Broadcast, ContentRule, PreviewMessage, QuotaReservation
-from tests.api import Platform, refused, text
+from tests.api import refused, text
 from tests.factories import deliver_all, make_api_account, make_approved, make_followers, make_tag, make_user
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(client):
-    return Platform(client)
 
 
 @pytest.fixture

@@ -8,15 +8,10 @@ import pytest
 
 from accounts.models import AuditEvent
 from broadcasts.models import Broadcast
-from tests.api import Platform, refused, text
+from tests.api import refused, text
 from tests.factories import make_api_account, make_followers, make_tag
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(client):
-    return Platform(client)
 
 
 @pytest.fixture

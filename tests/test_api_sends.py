@@ -10,17 +10,12 @@ import pytest
 
 from accounts.models import AuditEvent, OfficialAccount
 from broadcasts.models import Broadcast, ContentRule, QuotaReservation, Violation
-from tests.api import Platform, refused, text
+from tests.api import refused, text
 from tests.factories import make_account, make_api_account, make_followers, make_tag
 
 pytestmark = pytest.mark.django_db
 
 SENT = {"errcode": 0, "errmsg": "send job submission success"}
-
-
-@pytest.fixture
-def api(client):
-    return Platform(client)
 
 
 @pytest.fixture

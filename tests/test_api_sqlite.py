@@ -1,12 +1,7 @@
 """The API's sends on the first-run default, SQLite: the follower list's one-parameter statements
 (openids resolved, recipients written, the list checked) have a portable path too."""
 
-import json
-import os
-import subprocess
-import sys
-
-from tests.conftest import ROOT
+from tests.conftest import run_on_sqlite
 
 SCRIPT = r"""
 import json
@@ -34,13 +29,6 @@ print(json.dumps({
 
 
 def test_an_api_send_to_a_list_works_on_sqlite(tmp_path):
-    env = dict(os.environ)
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'first-run.sqlite3'}", DJANGO_SETTINGS_MODULE="operator_console.settings")
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
-    run = subprocess.run([*manage, "shell", "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=120)
-    assert run.returncode == 0, run.stderr
+    out = run_on_sqlite(tmp_path, SCRIPT)
 
-    out = json.loads(run.stdout.strip().splitlines()[-1])
     assert out == {"status": "approved", "recipients": ["o-1", "o-3"], "refusals": ["invalid_audience", "follower_not_found"]}

@@ -1,11 +1,6 @@
 """Smoke test of the first-run default: the delivery engine on SQLite (its portable SQL path)."""
 
-import json
-import os
-import subprocess
-import sys
-
-from tests.conftest import ROOT
+from tests.conftest import run_on_sqlite
 
 SCRIPT = r"""
 import json
@@ -52,19 +47,8 @@ print(json.dumps({
 
 
 def test_the_engine_runs_on_sqlite(tmp_path):
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'first-run.sqlite3'}",
-        DJANGO_SETTINGS_MODULE="operator_console.settings",
-        BROADCAST_BATCH_SIZE="5",
-        BROADCAST_DELIVERY_BACKEND="broadcasts.backends.inbox.InboxBackend",
-    )
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
-    run = subprocess.run([*manage, "shell", "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=120)
-    assert run.returncode == 0, run.stderr
-    out = json.loads(run.stdout.strip().splitlines()[-1])
+    out = run_on_sqlite(tmp_path, SCRIPT, BROADCAST_BATCH_SIZE="5",
+                        BROADCAST_DELIVERY_BACKEND="broadcasts.backends.inbox.InboxBackend")
 
     # 11 subscribed followers in batches of 5: 3 batches; the fifth broadcast of the month is all filtered.
     assert out["results"] == [["sent", 11, 11, 0, 3]] * 4 + [["sent", 11, 0, 11, 3], ["sent", 5, 5, 0, 1]]
