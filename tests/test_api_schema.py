@@ -4,6 +4,8 @@ property-based run of schemathesis against the schema on a live server finds no 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
 import schemathesis
@@ -47,10 +49,14 @@ def test_the_schema_describes_every_endpoint_with_the_access_token(client):
 @pytest.mark.django_db
 def test_swagger_ui_is_served_from_the_consoles_own_static_files(client):
     page = client.get("/api/docs/").content.decode()
+    script = client.get("/api/docs/?script=")
 
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
     assert "cdn" not in page.lower() and "unpkg" not in page.lower()
     assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+    # No inline script (a strict Content-Security-Policy allows none): the start-up script is a file.
+    assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", page) == []
+    assert script["Content-Type"].startswith("application/javascript") and "/api/schema/" in script.content.decode()
 
 
 # --- property-based: schemathesis against the live schema ----------------------------------------------
