@@ -45,6 +45,7 @@ lint: install
 bench: install services
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/import.py
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=redis://127.0.0.1:6379/13 $(PY) bench/fanout.py
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/api.py
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3*

@@ -4,16 +4,22 @@ live in operator_console.errors; they are re-exported here for the app's callers
 from operator_console.errors import DomainError, ErrorCode, InvalidInput, InvalidState, ReasonRequired
 
 __all__ = [
+    "AccessTokenExpired",
+    "AccessTokenMissing",
     "AccountNotFound",
     "AlreadyCertified",
     "BatchTooLarge",
     "BodyTooLarge",
+    "ApiSuspended",
     "CertificationPending",
     "DomainError",
     "FollowerNotFound",
     "ImportHeaderInvalid",
     "ImportRowsInvalid",
     "IntakeDisabled",
+    "InvalidAppId",
+    "InvalidCredential",
+    "InvalidGrantType",
     "InvalidInput",
     "InvalidMenu",
     "InvalidState",
@@ -87,3 +93,32 @@ class IntakeDisabled(DomainError):
     """No platform secret is configured, so no request can be authenticated."""
 
     code = ErrorCode.INTAKE_DISABLED
+# The advanced mass interface's credentials (accounts.services.issue_access_token, selectors.caller_for_token).
+
+
+class InvalidCredential(DomainError):
+    """A wrong app secret, or an access token that was never issued or was revoked by a secret reset."""
+
+    code = ErrorCode.INVALID_CREDENTIAL
+
+
+class InvalidAppId(DomainError):
+    code = ErrorCode.INVALID_APP_ID
+
+
+class InvalidGrantType(DomainError):
+    code = ErrorCode.INVALID_GRANT_TYPE
+
+
+class AccessTokenMissing(DomainError):
+    code = ErrorCode.ACCESS_TOKEN_MISSING
+
+
+class AccessTokenExpired(DomainError):
+    code = ErrorCode.ACCESS_TOKEN_EXPIRED
+
+
+class ApiSuspended(DomainError):
+    """The account is suspended (R7): every call of the advanced mass interface is refused."""
+
+    code = ErrorCode.API_SUSPENDED

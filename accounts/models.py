@@ -76,6 +76,11 @@ class OfficialAccount(models.Model):
         validators=[RegexValidator(ENCODING_AES_KEY_PATTERN, gettext_lazy("An EncodingAESKey is 43 letters or digits."))],
         help_text=gettext_lazy("Optional: 43 letters or digits. When set, pushes are encrypted (safe mode)."),
     )
+    # The advanced mass interface's credential (accounts.credentials): only a hash of the app
+    # secret is kept; `app_secret_set_at` is the secret's generation, which every access token
+    # carries, so a reset refuses the older tokens at once.
+    app_secret_hash = models.CharField(max_length=80, blank=True, editable=False)
+    app_secret_set_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = OfficialAccountQuerySet.as_manager()
 
@@ -85,6 +90,7 @@ class OfficialAccount(models.Model):
             ("suspend_account", "Can suspend and reinstate accounts"),
             # The kind decides the quota (R2/R3), so changing it is a decision of its own (change_account_kind).
             ("change_account_kind", "Can switch accounts between subscription and service"),
+            ("reset_app_secret", "Can reset the app secret of the advanced mass interface"),
         ]
         indexes = [models.Index(fields=["name"], name="account_name_idx")]
         constraints = [
@@ -355,6 +361,8 @@ class AuditEvent(models.Model):
         IMPORTED_FOLLOWERS = "imported_followers", "imported followers"
         KIND_CHANGED = "kind_changed", "kind changed"
         DELETED = "deleted", "deleted"
+        SECRET_RESET = "secret_reset", "app secret reset"
+        PREVIEWED = "previewed", "preview sent"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -23,6 +23,7 @@ VIEW_ALL = [
     "broadcasts.view_inboxmessage",
     "broadcasts.view_deliverybatch",
     "broadcasts.view_pushattempt",
+    "broadcasts.view_previewmessage",
 ]
 
 ROLES = {
@@ -49,6 +50,7 @@ ROLES = {
         "accounts.review_certification",
         "accounts.suspend_account",
         "accounts.change_account_kind",
+        "accounts.reset_app_secret",
         "broadcasts.change_broadcast",
         "broadcasts.approve_broadcast",
         "broadcasts.control_delivery",

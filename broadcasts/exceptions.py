@@ -9,17 +9,24 @@ from operator_console.errors import DomainError, ErrorCode, InvalidState, Reason
 __all__ = [
     "AccountSuspended",
     "BroadcastError",
+    "BroadcastNotFound",
     "CertificationRequired",
+    "ClientMsgIdTooLong",
     "ContentBlocked",
+    "DuplicateClientMsgId",
+    "InvalidMediaId",
+    "InvalidMessageType",
     "FourEyes",
     "InvalidAudience",
     "InvalidContent",
     "InvalidState",
     "NoQuotaPolicy",
+    "PreviewTargetUnsupported",
     "QuotaExceeded",
     "PushUnavailable",
     "ReasonRequired",
     "SenderUnavailable",
+    "TagNotFound",
 ]
 
 
@@ -59,6 +66,43 @@ class InvalidAudience(BroadcastError):
 
 class InvalidContent(BroadcastError):
     code = ErrorCode.INVALID_CONTENT
+
+
+class ClientMsgIdTooLong(InvalidContent):
+    code = ErrorCode.CLIENT_MSG_ID_TOO_LONG
+
+
+# The advanced mass interface (broadcasts.services.api_sends).
+
+
+class DuplicateClientMsgId(BroadcastError):
+    """The account made a broadcast with this client message id within 24 hours; `context["msg_id"]` is its id."""
+
+    code = ErrorCode.DUPLICATE_CLIENT_MSG_ID
+
+
+class BroadcastNotFound(BroadcastError):
+    """No broadcast with this id belongs to the calling account (another account's is not found either)."""
+
+    code = ErrorCode.BROADCAST_NOT_FOUND
+
+
+class TagNotFound(BroadcastError):
+    code = ErrorCode.TAG_NOT_FOUND
+
+
+class InvalidMessageType(BroadcastError):
+    code = ErrorCode.INVALID_MESSAGE_TYPE
+
+
+class InvalidMediaId(BroadcastError):
+    """A message type that carries a media_id: the console keeps no media yet, so no id is valid."""
+
+    code = ErrorCode.INVALID_MEDIA_ID
+
+
+class PreviewTargetUnsupported(BroadcastError):
+    code = ErrorCode.PREVIEW_TARGET_UNSUPPORTED
 
 
 class SenderUnavailable(Exception):

@@ -12,14 +12,23 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import AuditEvent
 from operator_console.platform_time import format_moment
 
 from . import sql
-from .exceptions import NoQuotaPolicy
+from .exceptions import BroadcastNotFound, NoQuotaPolicy
 from .lifecycle import FINISHED_STATUSES
-from .models import Broadcast, FollowerQuotaUsage, PushAttempt, QuotaPolicy, QuotaReservation, Violation
+from .models import (
+    CLIENT_MSG_ID_WINDOW,
+    Broadcast,
+    FollowerQuotaUsage,
+    PushAttempt,
+    QuotaPolicy,
+    QuotaReservation,
+    Violation,
+)
 from .windows import Window, next_window_opens, window_for
 
 _PERIOD_WORDS = {
@@ -101,6 +110,54 @@ def progress(b: Broadcast) -> dict:
         "seconds": seconds, "rate": processed / seconds if seconds else None,
         "finished": b.status in FINISHED_STATUSES,
     }
+
+
+def recent_broadcast_with_client_msg_id(account, client_msg_id: str, *, now: datetime | None = None) -> Broadcast | None:
+    """The account's broadcast with this client message id made within CLIENT_MSG_ID_WINDOW
+    before `now` (the newest), or None. Served by broadcast_client_msg_id_idx."""
+    now = now or timezone.now()
+    return (
+        Broadcast.objects.filter(account=account, client_msg_id=client_msg_id, created_at__gt=now - CLIENT_MSG_ID_WINDOW)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def api_broadcast(account, broadcast_id: int) -> Broadcast:
+    """The account's broadcast with this id made through the advanced mass interface.
+
+    Raises broadcast_not_found, also for another account's broadcast or a console one: the API
+    never tells a caller that a broadcast it did not make exists."""
+    b = Broadcast.objects.filter(account=account, pk=broadcast_id, channel=Broadcast.Channel.API).first()
+    if b is None:
+        raise BroadcastNotFound(
+            _("%(name)s has sent no broadcast with msg_id %(id)s through the API.")
+            % {"name": account.name, "id": broadcast_id},
+            account=account.pk, msg_id=broadcast_id,
+        )
+    return b
+
+
+# The platform's mass-send job statuses (`/cgi-bin/message/mass/get`) by console status: waiting for
+# a reviewer, approved and sending are all "SENDING"; a partial send is a success with errors (the
+# job-finished event carries the counts); rejected, by a reviewer or by moderation, never went out.
+MASS_STATUS = {
+    Broadcast.Status.DRAFT: "SENDING",
+    Broadcast.Status.PENDING_REVIEW: "SENDING",
+    Broadcast.Status.APPROVED: "SENDING",
+    Broadcast.Status.SENDING: "SENDING",
+    Broadcast.Status.PAUSED: "SENDING",
+    Broadcast.Status.SENT: "SEND_SUCCESS",
+    Broadcast.Status.PARTIALLY_SENT: "SEND_SUCCESS",
+    Broadcast.Status.FAILED: "SEND_FAIL",
+    Broadcast.Status.REJECTED: "SEND_FAIL",
+    Broadcast.Status.CANCELLED: "DELETE",
+}
+
+
+def mass_status(b: Broadcast) -> str:
+    """The broadcast's status as the platform's mass-send API words it."""
+    return MASS_STATUS[b.status]
 
 
 # --- quota policies (R2, R3, R5) ---------------------------------------------------------

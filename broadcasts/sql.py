@@ -69,6 +69,36 @@ def fetch_all(statement: Statement) -> list[tuple]:
         return cursor.fetchall()
 
 
+def _id_table(ids) -> tuple[str, object]:
+    """`SELECT … AS id` over a list of ids passed as one parameter `%(ids)s`: an array on
+    PostgreSQL, JSON on SQLite (10,000 ids are one parameter, not 10,000)."""
+    if is_postgresql():
+        return "SELECT unnest(%(ids)s::bigint[]) AS id", list(ids)
+    return "SELECT value AS id FROM json_each(%(ids)s)", json.dumps(list(ids))
+
+
+# --- a follower-list broadcast's recipients (up to 10,000; the API's hot path) ----------------
+
+
+def insert_recipients(broadcast_id: int, follower_ids: list[int]) -> Statement:
+    """The broadcast's recipient rows, in one INSERT … SELECT (either dialect)."""
+    ids_sql, ids = _id_table(follower_ids)
+    return Statement(
+        f"INSERT INTO {RECIPIENT_LINK} (broadcast_id, follower_id) "
+        f"SELECT %(broadcast_id)s, ids.id FROM ({ids_sql}) AS ids",
+        {"broadcast_id": broadcast_id, "ids": ids},
+    )
+
+
+def count_followers_among(account_id: int, follower_ids: list[int]) -> Statement:
+    """How many of these follower ids are the account's followers (either dialect)."""
+    ids_sql, ids = _id_table(follower_ids)
+    return Statement(
+        f"SELECT count(*) FROM {FOLLOWER} f WHERE f.account_id = %(account_id)s AND f.id IN ({ids_sql})",
+        {"account_id": account_id, "ids": ids},
+    )
+
+
 # --- the audience -----------------------------------------------------------------------
 
 
@@ -309,10 +339,7 @@ def inbox_rows_from_sent(broadcast_id: int, *, folded: bool, now: datetime) -> S
 
 def inbox_rows(broadcast_id: int, follower_ids: list[int], *, folded: bool, now: datetime) -> Statement:
     """The inbox rows of these followers, in one INSERT … SELECT (either dialect)."""
-    if is_postgresql():
-        ids_sql, ids = "SELECT unnest(%(ids)s::bigint[]) AS id", follower_ids
-    else:
-        ids_sql, ids = "SELECT value AS id FROM json_each(%(ids)s)", json.dumps(follower_ids)
+    ids_sql, ids = _id_table(follower_ids)
     return Statement(
         f"INSERT INTO {INBOX} (follower_id, broadcast_id, folded, created_at) "
         f"SELECT ids.id, %(broadcast_id)s, %(folded)s, %(now)s FROM ({ids_sql}) AS ids",

@@ -45,6 +45,27 @@ class ErrorCode(StrEnum):
     CONTENT_BLOCKED = "content_blocked"
     INVALID_AUDIENCE = "invalid_audience"
     INVALID_CONTENT = "invalid_content"
+    # the advanced mass interface (API): credentials (accounts)
+    INVALID_CREDENTIAL = "invalid_credential"
+    INVALID_APP_ID = "invalid_app_id"
+    INVALID_GRANT_TYPE = "invalid_grant_type"
+    ACCESS_TOKEN_MISSING = "access_token_missing"
+    ACCESS_TOKEN_EXPIRED = "access_token_expired"
+    API_SUSPENDED = "api_suspended"
+    # the advanced mass interface (API): sends (broadcasts)
+    DUPLICATE_CLIENT_MSG_ID = "duplicate_client_msg_id"
+    CLIENT_MSG_ID_TOO_LONG = "client_msg_id_too_long"
+    BROADCAST_NOT_FOUND = "broadcast_not_found"
+    TAG_NOT_FOUND = "tag_not_found"
+    INVALID_MESSAGE_TYPE = "invalid_message_type"
+    INVALID_MEDIA_ID = "invalid_media_id"
+    PREVIEW_TARGET_UNSUPPORTED = "preview_target_unsupported"
+    # the advanced mass interface (API): the request itself (api)
+    INVALID_REQUEST = "invalid_request"
+    REQUIRES_GET = "requires_get"
+    REQUIRES_POST = "requires_post"
+    RATE_LIMITED_MINUTE = "rate_limited_minute"
+    RATE_LIMITED_DAY = "rate_limited_day"
 
 
 # code -> the one class that claims it (filled as classes are defined).

@@ -57,8 +57,12 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "csp",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "broadcasts",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -253,3 +257,51 @@ BROADCAST_PUSH_MAX_RETRIES = env.int("BROADCAST_PUSH_MAX_RETRIES", default=5)
 # from the console's clock.
 PLATFORM_EVENTS_SECRET = env.str("PLATFORM_EVENTS_SECRET", default="")
 PLATFORM_EVENTS_MAX_SKEW_SECONDS = env.int("PLATFORM_EVENTS_MAX_SKEW_SECONDS", default=300)
+
+# The advanced mass interface (api/, issue 11): the platform's wire format over Django REST framework.
+# Its access tokens and throttle counters live in Redis through the "api" cache; the default
+# cache stays in memory (nothing else shares state through it).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "api": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env.str("API_CACHE_URL", default="redis://127.0.0.1:6379/2"),
+        "KEY_PREFIX": env.str("API_CACHE_KEY_PREFIX", default="bc-api"),
+    },
+}
+API_CACHE = "api"
+# Seconds an access token lives (the platform's 7200), and how long after that it is still
+# recognised as expired (42001) rather than unknown (40001).
+API_TOKEN_TTL = env.int("API_TOKEN_TTL", default=7200)
+API_TOKEN_EXPIRED_GRACE = env.int("API_TOKEN_EXPIRED_GRACE", default=86400)
+# Calls per account per calendar minute (45011 beyond) and per calendar day in PLATFORM_TIME_ZONE (45009).
+API_RATE_PER_MINUTE = env.int("API_RATE_PER_MINUTE", default=600)
+API_RATE_PER_DAY = env.int("API_RATE_PER_DAY", default=100_000)
+# Seconds user/get's `total` (a count over the account's followers) is reused.
+API_FOLLOWER_TOTAL_TTL = env.int("API_FOLLOWER_TOTAL_TTL", default=60)
+# A request body larger than this is refused (47001) before it is parsed: 10,000 openids of 64
+# characters, quoted and separated, are 670 kB.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
+
+REST_FRAMEWORK = {
+    # The API's views name their own authentication (the access token) and throttles.
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Broadcast Console — advanced mass interface",
+    "DESCRIPTION": (
+        "The platform's mass-send API, wire-compatible: an integration switches by changing its base URL. "
+        "Refusals answer HTTP 200 with {\"errcode\", \"errmsg\"} (see the README's error-code table)."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the console's own static files (drf-spectacular-sidecar): no CDN on closed networks.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

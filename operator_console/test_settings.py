@@ -5,9 +5,14 @@ The environment defaults are set before the real settings are read, so
 """
 
 import os
+import time
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+# The API's tokens and throttle counters share the broker's Redis database, under a prefix of
+# this run's own (account ids restart with each test database; old counters must not apply).
+os.environ.setdefault("API_CACHE_URL", os.environ["CELERY_BROKER_URL"])
+os.environ.setdefault("API_CACHE_KEY_PREFIX", f"test-api-{os.getpid()}-{time.time_ns()}")
 os.environ.setdefault("DEBUG", "False")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 50)
 os.environ.setdefault("SECURE_SSL_REDIRECT", "False")

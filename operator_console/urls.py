@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from accounts import views as accounts_views
@@ -15,4 +15,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # The platform tells the console who followed and unfollowed (HMAC-signed; README, "Platform events intake").
     path("internal/v1/follower-events", accounts_views.follower_events, name="follower_events"),
+    # The advanced mass interface: the platform's /cgi-bin/ paths, and /api/schema/, /api/docs/.
+    path("", include("api.urls")),
 ]

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests import factories
+from tests.api import Platform
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -151,3 +152,9 @@ def run_on_sqlite(tmp_path, script: str, **env_overrides) -> dict:
                          timeout=120)
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def api(client):
+    """The advanced mass interface called as an integration would, through Django's test client."""
+    return Platform(client)

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
+from accounts import services as account_services
 from accounts.models import Certification, Follower, OfficialAccount, Tag
 from broadcasts import services
 from broadcasts.models import Broadcast, Delivery, DeliveryBatch, InboxMessage
@@ -72,6 +73,12 @@ def certify(account: OfficialAccount, *, valid_from: datetime | None = None, val
         valid_from=valid_from if valid_from is not None else now - timedelta(days=30),
         valid_until=valid_until if valid_until is not None else now + timedelta(days=335),
     )
+
+
+def make_api_account(*, certified: bool = True, **overrides) -> tuple[OfficialAccount, str]:
+    """An account as make_account (certified unless told) with an app secret (reset_app_secret); returns both."""
+    account = make_account(certified=certified, **overrides)
+    return account, account_services.reset_app_secret(account, by=None)
 
 
 def make_followers(account: OfficialAccount, n: int, *, prefix: str | None = None,

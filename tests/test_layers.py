@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
-APPS = ("accounts", "broadcasts", "operator_console")
+APPS = ("accounts", "broadcasts", "operator_console", "api")
 LINT_IMPORTS = str(Path(sys.executable).with_name("lint-imports"))
 
 

@@ -68,8 +68,9 @@ class OfficialAccountAdmin(AuditedChangesMixin, ServiceErrorsAsMessagesMixin, Ac
         (gettext_lazy("Status"), {"fields": ["status", "suspended_until", "suspension_reason", "created_at"]}),
         (gettext_lazy("Server (job-finished events of API broadcasts)"),
          {"fields": ["server_url", "server_token", "encoding_aes_key"]}),
+        (gettext_lazy("Advanced mass interface (API)"), {"fields": ["api_credential"]}),
     ]
-    readonly_fields = ["status", "suspended_until", "suspension_reason", "created_at"]
+    readonly_fields = ["status", "suspended_until", "suspension_reason", "created_at", "api_credential"]
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -141,11 +142,20 @@ class OfficialAccountAdmin(AuditedChangesMixin, ServiceErrorsAsMessagesMixin, Ac
             )
         return format_html('<span class="bc-badge bc-badge-ok">{}</span>', obj.get_status_display())
 
+    @admin.display(description=gettext_lazy("App secret"))
+    def api_credential(self, obj):
+        if not obj.app_secret_hash:
+            return _("None yet: the account cannot call the API until a reviewer resets its app secret.")
+        return _("Set on %(moment)s (only its hash is kept; a reset shows the new one once and revokes every "
+                 "access token issued under this one).") % {"moment": format_moment(obj.app_secret_set_at)}
+
     def has_suspend_permission(self, request, obj=None):
         return request.user.has_perm("accounts.suspend_account")
 
     def has_change_kind_permission(self, request, obj=None):
         return request.user.has_perm("accounts.change_account_kind")
+    def has_reset_secret_permission(self, request, obj=None):
+        return request.user.has_perm("accounts.reset_app_secret")
 
     def get_urls(self):
         prefix = f"{self.opts.app_label}_{self.opts.model_name}"
@@ -154,6 +164,7 @@ class OfficialAccountAdmin(AuditedChangesMixin, ServiceErrorsAsMessagesMixin, Ac
             path("<path:object_id>/suspend/", view(self.suspend_view), name=f"{prefix}_suspend"),
             path("<path:object_id>/reinstate/", view(self.reinstate_view), name=f"{prefix}_reinstate"),
             path("<path:object_id>/kind/", view(self.kind_view), name=f"{prefix}_kind"),
+            path("<path:object_id>/reset-secret/", view(self.reset_secret_view), name=f"{prefix}_reset_secret"),
         ] + super().get_urls()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -161,6 +172,7 @@ class OfficialAccountAdmin(AuditedChangesMixin, ServiceErrorsAsMessagesMixin, Ac
             **(extra_context or {}),
             "can_suspend": self.has_suspend_permission(request),
             "can_change_kind": self.has_change_kind_permission(request),
+            "can_reset_secret": self.has_reset_secret_permission(request),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -238,6 +250,29 @@ class OfficialAccountAdmin(AuditedChangesMixin, ServiceErrorsAsMessagesMixin, Ac
             intro=_("%(name)s is a %(kind)s. Its quota rule changes with its kind, from its next broadcast on.") % {
                 "name": account.name, "kind": account.get_kind_display().lower(),
             },
+            danger=True,
+            cancel_url=self._cancel_url(request),
+        )
+        return response or HttpResponseRedirect(self._change_url(account))
+
+    def reset_secret_view(self, request, object_id):
+        if not self.has_reset_secret_permission(request):
+            raise PermissionDenied
+        account = self._get_for_view(request, object_id)
+        response = service_action(
+            self, request, [account], services.reset_app_secret,
+            success=lambda done: _(
+                "New app secret of “%(name)s”: %(secret)s — copy it now, it is shown only this once. The "
+                "previous secret and every access token issued under it no longer work."
+            ) % {"name": account.name, "secret": done[0]},
+            template=self.action_form_template,
+            title=_("Reset the app secret of “%(name)s”") % {"name": account.name},
+            submit_label=_("Reset the app secret"),
+            intro=_(
+                "The account's integrations call the advanced mass interface with its appid and app secret. A "
+                "new secret is shown once, here; the previous one and every access token issued under it stop "
+                "working at once."
+            ),
             danger=True,
             cancel_url=self._cancel_url(request),
         )

@@ -9,8 +9,10 @@ intake and the API call these names (a public contract: `accounts.services.suspe
     status          suspend_account, reinstate_account, lift_expired_suspensions, change_account_kind
     menus           save_menu_item (R6)
     followers       follow, unfollow, apply_follower_events (R8)
+    api_credentials reset_app_secret, issue_access_token (the advanced mass interface, R4)
 """
 
+from .api_credentials import GRANT_TYPE, issue_access_token, reset_app_secret
 from .audit import AUDIT_VALUE_MAX, describe_changes, record_change, record_event
 from .certifications import (
     approve_certification,
@@ -37,6 +39,7 @@ __all__ = [
     "APPLIED",
     "AUDIT_VALUE_MAX",
     "FOLLOWER_EVENTS_MAX",
+    "GRANT_TYPE",
     "REFUSED",
     "UNCHANGED",
     "EventResult",
@@ -47,11 +50,13 @@ __all__ = [
     "describe_changes",
     "expire_certifications",
     "follow",
+    "issue_access_token",
     "lift_expired_suspensions",
     "record_change",
     "record_event",
     "reinstate_account",
     "reject_certification",
+    "reset_app_secret",
     "revoke_certification",
     "save_menu_item",
     "submit_certification",

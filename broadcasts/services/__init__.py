@@ -14,8 +14,10 @@ and the API call these names (a public contract: `services.submit_broadcast`,
     job_finished queue_job_finished_push, push_job_finished: the MASSSENDJOBFINISH event of API broadcasts
     control      pause_broadcast, resume_broadcast, start_sending
     locks        every row lock and its order
+    api_sends    send_through_api, preview_through_api, cancel_through_api (the advanced mass interface)
 """
 
+from .api_sends import cancel_through_api, preview_through_api, send_through_api
 from .control import pause_broadcast, resume_broadcast, start_sending
 from .delivery import deliver_batch, finish_broadcast
 from .dispatch import dispatch_broadcast, dispatch_due_broadcasts, enqueue_batches, requeue_stale_batches
@@ -31,6 +33,7 @@ __all__ = [
     "apply_penalties",
     "approve_broadcast",
     "cancel_broadcast",
+    "cancel_through_api",
     "check_can_send",
     "create_broadcast",
     "deliver_batch",
@@ -43,6 +46,7 @@ __all__ = [
     "pause_broadcast",
     "push_job_finished",
     "queue_job_finished_push",
+    "preview_through_api",
     "record_violation",
     "reject_broadcast",
     "release_reservation",
@@ -50,6 +54,7 @@ __all__ = [
     "reschedule_broadcast",
     "reserve_slot",
     "resume_broadcast",
+    "send_through_api",
     "start_sending",
     "submit_broadcast",
     "update_broadcast",

@@ -12,16 +12,17 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import AuditEvent, Follower, OfficialAccount, Tag
 from accounts.services import record_event
 from operator_console.platform_time import as_platform_time
 
-from .. import lifecycle
-from ..exceptions import InvalidAudience, InvalidContent
-from ..models import RECIPIENTS_MAX, RECIPIENTS_MIN, Broadcast
-from .locks import lock_broadcast
+from .. import lifecycle, selectors, sql
+from ..exceptions import ClientMsgIdTooLong, InvalidAudience, InvalidContent
+from ..models import CLIENT_MSG_ID_MAX_BYTES, RECIPIENTS_MAX, RECIPIENTS_MIN, Broadcast
+from .locks import lock_account, lock_broadcast
 
 # Content and audience fields of a draft (validate_draft takes these, plus recipients).
 CONTENT_FIELDS = ("title", "message_type", "body", "url", "cover_url", "channel", "audience", "tag")
@@ -31,7 +32,6 @@ EDITABLE_FIELDS = frozenset({*CONTENT_FIELDS, "recipients", "scheduled_at"})
 FIXED_FIELDS = {"account": "account", "client_msg_id": "client message id"}
 TITLE_MAX = Broadcast._meta.get_field("title").max_length
 URL_MAX = Broadcast._meta.get_field("url").max_length
-CLIENT_MSG_ID_MAX = Broadcast._meta.get_field("client_msg_id").max_length
 
 _validate_url = URLValidator(schemes=["http", "https"])
 
@@ -107,7 +107,7 @@ def _check_audience(account: OfficialAccount, f: dict, recipient_ids: list[int])
                 f"A follower list holds {RECIPIENTS_MIN} to {RECIPIENTS_MAX:,} followers; this one has {n:,}.",
                 field="recipients",
             )
-        found = Follower.objects.filter(account=account, pk__in=recipient_ids).count()
+        found = sql.fetch_one(sql.count_followers_among(account.pk, recipient_ids))[0]
         if found != n:
             missing = n - found
             verb = "does" if missing == 1 else "do"
@@ -134,10 +134,21 @@ def validate_draft(account: OfficialAccount, *, recipients=None, **fields) -> di
 
 
 def _set_recipients(b: Broadcast, ids: list[int]) -> None:
-    through = Broadcast.recipients.through
-    through.objects.filter(broadcast_id=b.pk).delete()
-    # One INSERT for up to RECIPIENTS_MAX rows.
-    through.objects.bulk_create([through(broadcast_id=b.pk, follower_id=i) for i in ids])
+    Broadcast.recipients.through.objects.filter(broadcast_id=b.pk).delete()
+    if ids:
+        sql.run(sql.insert_recipients(b.pk, ids))  # one statement, one parameter, for up to RECIPIENTS_MAX rows
+
+
+def normalize_client_msg_id(client_msg_id: str | None) -> str | None:
+    """The client message id as stored (stripped; None when empty). Raises client_msg_id_too_long."""
+    client_msg_id = (client_msg_id or "").strip() or None
+    if client_msg_id is not None and len(client_msg_id.encode("utf-8")) > CLIENT_MSG_ID_MAX_BYTES:
+        raise ClientMsgIdTooLong(
+            _("A client message id is at most %(max)d bytes (UTF-8); this one has %(n)d.")
+            % {"max": CLIENT_MSG_ID_MAX_BYTES, "n": len(client_msg_id.encode("utf-8"))},
+            field="client_msg_id",
+        )
+    return client_msg_id
 
 
 def create_broadcast(
@@ -155,41 +166,35 @@ def create_broadcast(
     recipients=None,
     client_msg_id: str | None = None,
     scheduled_at: datetime | None = None,
+    note: str = "",
 ) -> Broadcast:
-    """Store a draft; a client_msg_id already used by the account returns that broadcast instead.
+    """Store a draft; a client_msg_id the account used within the last 24 hours returns that
+    broadcast instead (after 24 hours the id starts a new one). `note` goes into the audit trail.
 
     `scheduled_at`: aware, or naive on the platform's wall clock; None means on approval.
-    Raises invalid_content, invalid_audience.
+    Raises invalid_content, client_msg_id_too_long, invalid_audience.
     """
-    client_msg_id = (client_msg_id or "").strip() or None
-    if client_msg_id is not None:
-        if len(client_msg_id) > CLIENT_MSG_ID_MAX:
-            raise InvalidContent(
-                f"A client message id is at most {CLIENT_MSG_ID_MAX} characters.", field="client_msg_id"
-            )
-        existing = Broadcast.objects.filter(account=account, client_msg_id=client_msg_id).first()
-        if existing is not None:
-            return existing
+    client_msg_id = normalize_client_msg_id(client_msg_id)
     ids = _recipient_ids(recipients)
-    fields = validate_draft(
-        account, recipients=ids, title=title, message_type=message_type, body=body, url=url, cover_url=cover_url,
-        channel=channel, audience=audience, tag=tag,
-    )
-    try:
-        with transaction.atomic():
-            b = Broadcast.objects.create(
-                account=account, created_by=by, client_msg_id=client_msg_id,
-                scheduled_at=as_platform_time(scheduled_at) if scheduled_at else None, **fields,
-            )
-            if ids:
-                _set_recipients(b, ids)
-            record_event(b, by=by, verb=AuditEvent.Verb.CREATED)
-    except IntegrityError:
-        # Two requests with the same client_msg_id at once: the unique constraint let one in.
-        existing = client_msg_id and Broadcast.objects.filter(account=account, client_msg_id=client_msg_id).first()
-        if existing:
-            return existing
-        raise
+    with transaction.atomic():
+        if client_msg_id is not None:
+            # The 24-hour rule holds under concurrent requests because every create carrying an id
+            # takes the account's row lock (the first lock of the services' order) before looking.
+            lock_account(account)
+            existing = selectors.recent_broadcast_with_client_msg_id(account, client_msg_id)
+            if existing is not None:
+                return existing
+        fields = validate_draft(
+            account, recipients=ids, title=title, message_type=message_type, body=body, url=url,
+            cover_url=cover_url, channel=channel, audience=audience, tag=tag,
+        )
+        b = Broadcast.objects.create(
+            account=account, created_by=by, client_msg_id=client_msg_id,
+            scheduled_at=as_platform_time(scheduled_at) if scheduled_at else None, **fields,
+        )
+        if ids:
+            _set_recipients(b, ids)
+        record_event(b, by=by, verb=AuditEvent.Verb.CREATED, note=note)
     return b
 
 

@@ -99,8 +99,9 @@ def _require_four_eyes(b: Broadcast, by) -> None:
 
 
 @transaction.atomic
-def approve_broadcast(broadcast: Broadcast, *, by, send_at: datetime | None = None) -> Broadcast:
+def approve_broadcast(broadcast: Broadcast, *, by, send_at: datetime | None = None, note: str = "") -> Broadcast:
     """Approve for sending at `send_at` (default its scheduled time; past means now), taking a quota slot.
+    `note` is added to the audit trail (the system's approvals name the credential they act for).
 
     Raises invalid_state, four_eyes, account_suspended, certification_required, quota_exceeded, no_quota_policy.
     """
@@ -116,7 +117,7 @@ def approve_broadcast(broadcast: Broadcast, *, by, send_at: datetime | None = No
     b.reviewed_by = by
     b.reviewed_at = timezone.now()
     b.save(update_fields=["status", "scheduled_at", "reviewed_by", "reviewed_at"])
-    note = f"send at {format_moment(at)}"
+    note = "; ".join(filter(None, [note, f"send at {format_moment(at)}"]))
     if reservation is not None:
         window = window_for(reservation.policy.period, at)
         note += f"; slot {reservation.slot} of {reservation.policy.limit} for {window.describe()}"
@@ -146,24 +147,25 @@ def reject_broadcast(broadcast: Broadcast, *, by, reason: str) -> Broadcast:
 
 
 @transaction.atomic
-def cancel_broadcast(broadcast: Broadcast, *, by) -> Broadcast:
+def cancel_broadcast(broadcast: Broadcast, *, by, note: str = "") -> Broadcast:
     """Cancel a broadcast. Before sending its slot is given back; while sending or paused no
-    further batch goes out and the slot stays used (messages went out). Raises invalid_state.
+    further batch goes out and the slot stays used (messages went out). `note` is added to the
+    audit trail. Raises invalid_state.
     """
     account, b = lock_broadcast(broadcast)
     lifecycle.require(b, Action.CANCEL)
     if b.status in lifecycle.BEFORE_SENDING:
         released = release_reservation(b)
-        note = "quota slot given back" if released else ""
+        what = "quota slot given back" if released else ""
         update_fields = ["status"]
     else:
         # The delivery engine checks the status between batches and stops.
         b.finished_at = timezone.now()
-        note = f"stopped while {b.get_status_display().lower()}; {b.sent_count} sent so far"
+        what = f"stopped while {b.get_status_display().lower()}; {b.sent_count} sent so far"
         update_fields = ["status", "finished_at"]
     b.status = Status.CANCELLED
     b.save(update_fields=update_fields)
-    record_event(b, by=by, verb=AuditEvent.Verb.CANCELLED, note=note)
+    record_event(b, by=by, verb=AuditEvent.Verb.CANCELLED, note="; ".join(filter(None, [note, what])))
     return b
 
 

@@ -1,17 +1,25 @@
+"""Broadcasts, their review queue and previews, quota policies and reservations (R2/R3), content
+rules and violations (R7)."""
+
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Follower, OfficialAccount, Tag
 
-from . import matching
+from .. import matching
 
 RECIPIENTS_MIN = 2
 RECIPIENTS_MAX = 10_000
+# A client message id names one broadcast of its account for this long (the platform's rule);
+# after it the same id may start a new broadcast (services.create_broadcast, selectors).
+CLIENT_MSG_ID_WINDOW = timedelta(hours=24)
+CLIENT_MSG_ID_MAX_BYTES = 64
 
 
 class Broadcast(models.Model):
@@ -50,8 +58,13 @@ class Broadcast(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.CONSOLE)
     audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.ALL)
     tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.PROTECT, related_name="broadcasts")
-    recipients = models.ManyToManyField(Follower, blank=True, related_name="targeted_broadcasts")
-    # NULL, not "", when absent: the unique constraint below applies only to ids that were given.
+    # A follower list (API sends: up to 10,000 a broadcast). No database FKs on the link table, as on
+    # the tag links: the deferred per-row checks cost more at commit than the one INSERT … SELECT
+    # (sql.insert_recipients) that writes ids validate_draft has just found among the account's followers.
+    recipients = models.ManyToManyField(Follower, blank=True, related_name="targeted_broadcasts", db_constraint=False)
+    # The caller's id of the send (or, from the API, a digest of audience and content): unique per
+    # account for CLIENT_MSG_ID_WINDOW, under the account's row lock (services.create_broadcast).
+    # NULL, not "", when absent: the index below holds only ids that were given.
     client_msg_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     created_by = models.ForeignKey(
@@ -85,14 +98,13 @@ class Broadcast(models.Model):
             ("approve_broadcast", "Can approve, reject and reschedule broadcasts"),
             ("control_delivery", "Can pause, resume and cancel sending broadcasts"),
         ]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["account", "client_msg_id"],
-                condition=Q(client_msg_id__isnull=False),
-                name="broadcast_client_msg_id_unique_per_account",
-            ),
-        ]
         indexes = [
+            # The 24-hour client message id rule: this account's broadcasts with this id, newest first.
+            models.Index(
+                fields=["account", "client_msg_id", "-created_at"],
+                condition=Q(client_msg_id__isnull=False),
+                name="broadcast_client_msg_id_idx",
+            ),
             # Dispatch: approved broadcasts whose send time has come.
             models.Index(fields=["status", "scheduled_at"], name="broadcast_status_sched_idx"),
             models.Index(fields=["account", "status"], name="broadcast_account_status_idx"),
@@ -136,6 +148,27 @@ class PendingBroadcast(Broadcast):
         verbose_name = "broadcast awaiting review"
         verbose_name_plural = "broadcasts awaiting review"
         default_permissions = ()
+
+
+class PreviewMessage(models.Model):
+    """A preview sent through the advanced mass interface (`/cgi-bin/message/mass/preview`): one
+    message to one follower, outside the account quota and the follower cap (R3a, R5), and not a
+    broadcast, so no quota count sees it. The row is the message as the follower received it."""
+
+    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="previews")
+    follower = models.ForeignKey(Follower, on_delete=models.CASCADE, related_name="previews")
+    message_type = models.CharField(max_length=10, choices=Broadcast.MessageType.choices)
+    body = models.TextField()
+    # Moderation findings of flag rules (a block rule refuses the preview), as on a broadcast.
+    findings = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "created_at"], name="preview_account_time_idx")]
+
+    def __str__(self):
+        return f"Preview #{self.pk} to {self.follower_id}"
 
 
 class QuotaPolicy(models.Model):
@@ -282,149 +315,3 @@ class Violation(models.Model):
 
     def __str__(self):
         return f"{self.account}: {self.points} points" + (" (voided)" if self.voided_at else "")
-
-
-class DeliveryBatch(models.Model):
-    """A slice of a broadcast's audience by follower id, delivered by one task."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        # Claimed by an external backend (webhook): delivery rows written, hand-off in flight.
-        SENDING = "sending", "Handed to the backend"
-        DONE = "done", "Done"
-
-    # Indexed by the unique (broadcast, number) constraint.
-    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="batches", db_index=False)
-    number = models.PositiveIntegerField()
-    first_follower_id = models.BigIntegerField()
-    last_follower_id = models.BigIntegerField()
-    size = models.PositiveIntegerField()
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    heartbeat = models.DateTimeField(null=True, blank=True)
-    # The attempt handing a `sending` batch to an external backend now ("" when none is): a
-    # duplicate task leaves a live claim alone; only a stale one (old heartbeat) is taken over.
-    claim = models.CharField(max_length=32, blank=True, default="")
-    finished_at = models.DateTimeField(null=True, blank=True)
-    sent_count = models.PositiveIntegerField(default=0)
-    filtered_count = models.PositiveIntegerField(default=0)
-    error_count = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["broadcast_id", "number"]
-        verbose_name_plural = "delivery batches"
-        constraints = [models.UniqueConstraint(fields=["broadcast", "number"], name="batch_number_unique")]
-        indexes = [
-            # requeue_stale_batches: batches not done whose heartbeat is old.
-            models.Index(fields=["status", "heartbeat"], condition=~Q(status="done"), name="batch_open_idx")
-        ]
-
-    def __str__(self):
-        return f"{self.broadcast_id}#{self.number}"
-
-
-class Delivery(models.Model):
-    class Status(models.TextChoices):
-        SENT = "sent", "Sent"
-        FILTERED = "filtered", "Filtered (follower at monthly cap)"
-        FAILED = "failed", "Failed"
-
-    # The fan-out tables (Delivery, InboxMessage, FollowerQuotaUsage) take one row per
-    # follower per broadcast: no database FK constraints (each row would cost a trigger
-    # and a row lock on the follower and broadcast; half the write time at 1M rows) and
-    # no single-column FK indexes (the composite indexes below lead with those columns).
-    # Rows are written only by the delivery engine from ids it has just read; Django's
-    # on_delete=CASCADE still removes them with their broadcast or follower.
-    broadcast = models.ForeignKey(
-        Broadcast, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False, db_index=False
-    )
-    follower = models.ForeignKey(
-        Follower, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False, db_index=False
-    )
-    status = models.CharField(max_length=8, choices=Status.choices)
-    error = models.TextField(blank=True)
-    delivered_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        verbose_name_plural = "deliveries"
-        constraints = [
-            models.UniqueConstraint(fields=["broadcast", "follower"], name="delivery_once_per_follower")
-        ]
-        indexes = [models.Index(fields=["follower", "delivered_at"], name="delivery_follower_idx")]
-
-    def __str__(self):
-        return f"{self.broadcast_id} → {self.follower_id}: {self.status}"
-
-
-class FollowerQuotaUsage(models.Model):
-    """R5 counter: broadcasts sent to one follower in one calendar window of its account's policy."""
-
-    # No FK constraint or separate index: see Delivery; the unique constraint leads with follower.
-    follower = models.ForeignKey(
-        Follower, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
-    )
-    window_start = models.DateField()
-    count = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["follower", "window_start"], name="follower_usage_unique")
-        ]
-
-    def __str__(self):
-        return f"{self.follower_id} from {self.window_start}: {self.count}"
-
-
-class InboxMessage(models.Model):
-    """The platform's own message store (inbox backend): what a follower sees (R6)."""
-
-    # No FK constraints or single-column indexes: see Delivery.
-    follower = models.ForeignKey(
-        Follower, on_delete=models.CASCADE, related_name="inbox", db_constraint=False, db_index=False
-    )
-    broadcast = models.ForeignKey(
-        Broadcast, on_delete=models.CASCADE, related_name="inbox_messages", db_constraint=False, db_index=False
-    )
-    folded = models.BooleanField(help_text="Folded into the subscriptions folder (subscription accounts).")
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["broadcast", "follower"], name="inbox_once_per_follower")
-        ]
-        indexes = [models.Index(fields=["follower", "created_at"], name="inbox_follower_idx")]
-
-    def __str__(self):
-        return f"{self.follower_id}: {self.broadcast_id}"
-
-
-class PushAttempt(models.Model):
-    """One POST of an API broadcast's job-finished event (MASSSENDJOBFINISH) to its account's server,
-    with the answer. Written only by broadcasts.services.job_finished; read-only in the admin."""
-
-    class Outcome(models.TextChoices):
-        DELIVERED = "delivered", gettext_lazy("Delivered")
-        RETRYING = "retrying", gettext_lazy("Failed, will retry")
-        GAVE_UP = "gave_up", gettext_lazy("Failed, gave up")
-        REFUSED = "refused", gettext_lazy("Refused by the server")
-
-    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="push_attempts")
-    number = models.PositiveIntegerField()
-    at = models.DateTimeField(default=timezone.now)
-    url = models.URLField(max_length=1024)
-    encrypted = models.BooleanField(help_text=gettext_lazy("Sent in the platform's safe mode (AES)."))
-    event_xml = models.TextField(help_text=gettext_lazy("The event before encryption."))
-    outcome = models.CharField(max_length=10, choices=Outcome.choices)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    response = models.TextField(blank=True, help_text=gettext_lazy("The start of the server's answer."))
-    error = models.TextField(blank=True)
-    duration_ms = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["broadcast_id", "number"]
-        verbose_name = gettext_lazy("job-finished push attempt")
-        verbose_name_plural = gettext_lazy("job-finished push attempts")
-
-    def __str__(self):
-        return f"{self.broadcast_id} push #{self.number}: {self.outcome}"

@@ -1,0 +1,1 @@
+"""The advanced mass interface's endpoints, one module per family."""

@@ -1,0 +1,157 @@
+"""The fan-out tables of delivery: batches, one Delivery per follower, the R5 counters, the inbox
+(R6), and the job-finished pushes of API broadcasts."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy
+
+from accounts.models import Follower
+
+from .broadcasts import Broadcast
+
+
+class DeliveryBatch(models.Model):
+    """A slice of a broadcast's audience by follower id, delivered by one task."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        # Claimed by an external backend (webhook): delivery rows written, hand-off in flight.
+        SENDING = "sending", "Handed to the backend"
+        DONE = "done", "Done"
+
+    # Indexed by the unique (broadcast, number) constraint.
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="batches", db_index=False)
+    number = models.PositiveIntegerField()
+    first_follower_id = models.BigIntegerField()
+    last_follower_id = models.BigIntegerField()
+    size = models.PositiveIntegerField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+    # The attempt handing a `sending` batch to an external backend now ("" when none is): a
+    # duplicate task leaves a live claim alone; only a stale one (old heartbeat) is taken over.
+    claim = models.CharField(max_length=32, blank=True, default="")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    sent_count = models.PositiveIntegerField(default=0)
+    filtered_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["broadcast_id", "number"]
+        verbose_name_plural = "delivery batches"
+        constraints = [models.UniqueConstraint(fields=["broadcast", "number"], name="batch_number_unique")]
+        indexes = [
+            # requeue_stale_batches: batches not done whose heartbeat is old.
+            models.Index(fields=["status", "heartbeat"], condition=~Q(status="done"), name="batch_open_idx")
+        ]
+
+    def __str__(self):
+        return f"{self.broadcast_id}#{self.number}"
+
+
+class Delivery(models.Model):
+    class Status(models.TextChoices):
+        SENT = "sent", "Sent"
+        FILTERED = "filtered", "Filtered (follower at monthly cap)"
+        FAILED = "failed", "Failed"
+
+    # The fan-out tables (Delivery, InboxMessage, FollowerQuotaUsage) take one row per
+    # follower per broadcast: no database FK constraints (each row would cost a trigger
+    # and a row lock on the follower and broadcast; half the write time at 1M rows) and
+    # no single-column FK indexes (the composite indexes below lead with those columns).
+    # Rows are written only by the delivery engine from ids it has just read; Django's
+    # on_delete=CASCADE still removes them with their broadcast or follower.
+    broadcast = models.ForeignKey(
+        Broadcast, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False, db_index=False
+    )
+    follower = models.ForeignKey(
+        Follower, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False, db_index=False
+    )
+    status = models.CharField(max_length=8, choices=Status.choices)
+    error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["broadcast", "follower"], name="delivery_once_per_follower")
+        ]
+        indexes = [models.Index(fields=["follower", "delivered_at"], name="delivery_follower_idx")]
+
+    def __str__(self):
+        return f"{self.broadcast_id} → {self.follower_id}: {self.status}"
+
+
+class FollowerQuotaUsage(models.Model):
+    """R5 counter: broadcasts sent to one follower in one calendar window of its account's policy."""
+
+    # No FK constraint or separate index: see Delivery; the unique constraint leads with follower.
+    follower = models.ForeignKey(
+        Follower, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    window_start = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "window_start"], name="follower_usage_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.follower_id} from {self.window_start}: {self.count}"
+
+
+class InboxMessage(models.Model):
+    """The platform's own message store (inbox backend): what a follower sees (R6)."""
+
+    # No FK constraints or single-column indexes: see Delivery.
+    follower = models.ForeignKey(
+        Follower, on_delete=models.CASCADE, related_name="inbox", db_constraint=False, db_index=False
+    )
+    broadcast = models.ForeignKey(
+        Broadcast, on_delete=models.CASCADE, related_name="inbox_messages", db_constraint=False, db_index=False
+    )
+    folded = models.BooleanField(help_text="Folded into the subscriptions folder (subscription accounts).")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["broadcast", "follower"], name="inbox_once_per_follower")
+        ]
+        indexes = [models.Index(fields=["follower", "created_at"], name="inbox_follower_idx")]
+
+    def __str__(self):
+        return f"{self.follower_id}: {self.broadcast_id}"
+
+
+class PushAttempt(models.Model):
+    """One POST of an API broadcast's job-finished event (MASSSENDJOBFINISH) to its account's server,
+    with the answer. Written only by broadcasts.services.job_finished; read-only in the admin."""
+
+    class Outcome(models.TextChoices):
+        DELIVERED = "delivered", gettext_lazy("Delivered")
+        RETRYING = "retrying", gettext_lazy("Failed, will retry")
+        GAVE_UP = "gave_up", gettext_lazy("Failed, gave up")
+        REFUSED = "refused", gettext_lazy("Refused by the server")
+
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="push_attempts")
+    number = models.PositiveIntegerField()
+    at = models.DateTimeField(default=timezone.now)
+    url = models.URLField(max_length=1024)
+    encrypted = models.BooleanField(help_text=gettext_lazy("Sent in the platform's safe mode (AES)."))
+    event_xml = models.TextField(help_text=gettext_lazy("The event before encryption."))
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response = models.TextField(blank=True, help_text=gettext_lazy("The start of the server's answer."))
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["broadcast_id", "number"]
+        verbose_name = gettext_lazy("job-finished push attempt")
+        verbose_name_plural = gettext_lazy("job-finished push attempts")
+
+    def __str__(self):
+        return f"{self.broadcast_id} push #{self.number}: {self.outcome}"
