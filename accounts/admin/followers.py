@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy
 
 from operator_console.admin_tools import EstimatedCountPaginator
 
-from ..forms import FollowerForm
+from ..forms import FollowerForm, TagForm
 from ..models import Follower, Tag
 from .common import AccountFilter
 
@@ -33,6 +33,7 @@ class FollowerAdmin(admin.ModelAdmin):
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
+    form = TagForm
     list_display = ["name", "account"]
     list_select_related = ["account"]
     list_filter = [AccountFilter]
