@@ -252,3 +252,10 @@ def test_a_readable_value_in_the_address_still_fills_the_add_page(operator_clien
     form = response.context["adminform"].form
     assert (form.initial["account"], form.initial["title"]) == (str(world.pk), "From a link")
     assert form.initial["scheduled_at"].year == 2031
+
+
+def test_a_nul_in_the_session_cookie_is_ignored_like_a_missing_one(client, db):
+    response = client.get(reverse("admin:index"), HTTP_COOKIE='sessionid="' + "\\000" * 10 + '"')
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("admin:login"))
