@@ -1,7 +1,8 @@
 """The one text hygiene rule of the console, for every input path, and the one way to echo text.
 
-Every piece of text a person or a file gives the console goes through `clean_text` (services,
-the CSV import) or `TextValidator` (form fields without a service), with one of three kinds:
+Every piece of text a person or a file gives the console goes through `clean_text` in the
+services (the admin forms and the API call them) or `find_problem` in the CSV import's parser,
+with one of three kinds:
 
 * IDENTIFIER (openids, links): printable characters only; no space, control, format
   (invisible), bidi or line-break character.
@@ -16,7 +17,7 @@ And text that is not empty must show something: text made only of spaces, format
 the blank-looking letters (Hangul fillers, the blank Braille pattern) is refused.
 
 Refused, never silently stripped: the person or the file is told what and where, and the
-text stored is what was given (apart from line endings). Other format characters (the
+text stored is what was given (apart from surrounding spaces and line endings). Other format characters (the
 zero-width joiner of an emoji sequence, the left-to-right mark in Arabic or Hebrew text)
 are accepted inside visible text.
 
@@ -32,9 +33,6 @@ import re
 import unicodedata
 from enum import StrEnum
 
-from django.core.exceptions import ValidationError
-from django.utils.deconstruct import deconstructible
-from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from .errors import UnsafeText
@@ -140,24 +138,6 @@ def clean_text(text: str, *, kind: Kind, label: str, field: str | None = None) -
         context = {"field": field} if field else {}
         raise UnsafeText(_("%(label)s %(problem)s.") % {"label": label, "problem": problem}, **context)
     return text
-
-
-@deconstructible
-class TextValidator:
-    """The hygiene rule as a form field validator (form fields that no service checks)."""
-
-    code = "unsafe_text"
-
-    def __init__(self, kind: Kind = Kind.LINE):
-        self.kind = kind
-
-    def __call__(self, value) -> None:
-        problem = find_problem(normalise(str(value), self.kind), self.kind)
-        if problem is not None:
-            raise ValidationError(f"{capfirst(problem)}.", code=self.code)
-
-    def __eq__(self, other):
-        return isinstance(other, TextValidator) and other.kind == self.kind
 
 
 _NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
