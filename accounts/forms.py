@@ -13,8 +13,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from operator_console.admin_tools import validate_console_datetime
+from operator_console.errors import DomainError
 
-from .models import MENU_MAX_CHILDREN, MENU_MAX_TOP_LEVEL, Follower, MenuItem, OfficialAccount
+from . import services
+from .models import MENU_MAX_CHILDREN, MENU_MAX_TOP_LEVEL, Follower, MenuItem, OfficialAccount, Tag
 
 _DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -177,6 +179,13 @@ class FollowerForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        given = {name: cleaned[name] for name in ("openid", "nickname") if name in cleaned}
+        try:
+            checked = services.validate_follower(**given)
+        except DomainError as exc:
+            self.add_error(exc.context["field"], exc.message)
+        else:
+            cleaned.update((name, checked[name]) for name in given)
         account = cleaned.get("account")
         tags = cleaned.get("tags")
         if account is not None and tags:
@@ -186,3 +195,15 @@ class FollowerForm(forms.ModelForm):
                     "tags", f"Tags belong to one account; {', '.join(foreign)} belong to another account than {account}."
                 )
         return cleaned
+
+
+class TagForm(forms.ModelForm):
+    class Meta:
+        model = Tag
+        fields = ["account", "name"]
+
+    def clean_name(self):
+        try:
+            return services.validate_tag_name(self.cleaned_data["name"])
+        except DomainError as exc:
+            raise ValidationError(exc.message, code=exc.code) from None

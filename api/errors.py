@@ -58,6 +58,7 @@ ERRCODES: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.BROADCAST_NOT_FOUND: (90016, "invalid msg_id"),
     ErrorCode.PREVIEW_TARGET_UNSUPPORTED: (90017, "preview target unsupported"),
     ErrorCode.INVALID_MENU: (90018, "invalid menu"),
+    ErrorCode.UNSAFE_TEXT: (90024, "unsafe text"),
     ErrorCode.TIME_IN_FUTURE: (90019, "time in the future"),
     # The platform events intake's refusals (never answered by this API; listed so the table is whole).
     ErrorCode.SIGNATURE_INVALID: (90020, "signature invalid"),

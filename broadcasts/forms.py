@@ -7,6 +7,9 @@ the admin's: BroadcastAdmin.save_form calls `create_broadcast` / `update_broadca
 
 from __future__ import annotations
 
+import re
+import secrets
+
 from django import forms
 from django.contrib.admin import widgets
 from django.utils import timezone
@@ -36,8 +39,26 @@ DRAFT_FIELDS = (
 )
 
 
+# The add form's one-time token (a hidden field): the draft it saves gets the client_msg_id
+# "console-<token>", so a second POST of the same form (a double click on Save, a resubmit)
+# returns the draft the first one made (create_broadcast's per-account de-duplication).
+FORM_TOKEN_PREFIX = "console-"
+_FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,48}")
+
+
+def new_form_token() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def client_msg_id_for(token: str) -> str | None:
+    """The client_msg_id of the draft an add form with this token saves; None for no (or a malformed) token."""
+    return FORM_TOKEN_PREFIX + token if _FORM_TOKEN.fullmatch(token or "") else None
+
+
 class BroadcastForm(forms.ModelForm):
     """A draft broadcast. Validating it writes nothing; BroadcastAdmin saves it through the services."""
+
+    form_token = forms.CharField(widget=forms.HiddenInput, required=False)
 
     url = forms.URLField(
         max_length=1024, required=False, assume_scheme="https", help_text=gettext_lazy("Article link (article messages).")
@@ -50,6 +71,16 @@ class BroadcastForm(forms.ModelForm):
     class Meta:
         model = Broadcast
         fields = DRAFT_FIELDS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A fresh token with every rendered form, never one given in the address.
+        self.initial["form_token"] = new_form_token()
+
+    @property
+    def client_msg_id(self) -> str | None:
+        """What de-duplicates this add form's saves (see FORM_TOKEN_PREFIX)."""
+        return client_msg_id_for(self.cleaned_data.get("form_token", ""))
 
     @property
     def account(self):

@@ -94,12 +94,26 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+# The largest id a bigint column holds: a longer number matches nothing rather than failing.
+MAX_ID = 2**63 - 1
+
+
+def parse_id(raw: str) -> int | None:
+    """An id a person typed or a link carried, or None. ASCII digits only: str.isdigit() also
+    accepts "²" and other Unicode digits, which int() then refuses."""
+    raw = raw.strip()
+    if not raw or len(raw) > len(str(MAX_ID)) or not (raw.isascii() and raw.isdigit()):
+        return None
+    value = int(raw)
+    return value if value <= MAX_ID else None
+
+
 class IdFilter(admin.ListFilter):
     """A text box for one id (`?<parameter_name>=<id>`), filtering on an indexed foreign key.
 
     It lists no choices, so a big table never runs a query to fill the sidebar. Lists link
     to it (an account's followers, a broadcast's deliveries). A value that is not an id
-    matches nothing rather than everything. With `related_model`, the filtered-on object
+    (`parse_id`) matches nothing rather than everything, and the box says so. With `related_model`, the filtered-on object
     is named under the box. Subclasses set title, parameter_name and field.
     """
 
@@ -118,7 +132,7 @@ class IdFilter(admin.ListFilter):
 
     @property
     def value(self) -> int | None:
-        return int(self.raw) if self.raw.isdigit() else None
+        return parse_id(self.raw)
 
     def has_output(self):
         return True
@@ -147,6 +161,7 @@ class IdFilter(admin.ListFilter):
             "parameter_name": self.parameter_name,
             "value": self.raw,
             "selected": selected,
+            "not_an_id": bool(self.raw) and self.value is None,
             "others": others,
             "clear_url": changelist.get_query_string(remove=[self.parameter_name]),
         }

@@ -21,6 +21,7 @@ class ErrorCode(StrEnum):
     INVALID_STATE = "invalid_state"
     INVALID_INPUT = "invalid_input"
     REASON_REQUIRED = "reason_required"
+    UNSAFE_TEXT = "unsafe_text"
     # accounts
     ALREADY_CERTIFIED = "already_certified"
     CERTIFICATION_PENDING = "certification_pending"
@@ -113,3 +114,10 @@ class InvalidInput(DomainError):
 
 class ReasonRequired(DomainError):
     code = ErrorCode.REASON_REQUIRED
+
+
+class UnsafeText(DomainError):
+    """Text refused by the hygiene rule (operator_console.text): controls, escape sequences,
+    bidi overrides, or nothing visible. `context["field"]` names the field when there is one."""
+
+    code = ErrorCode.UNSAFE_TEXT

@@ -47,7 +47,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "operator_console.apps.ConsoleAdminConfig",  # django.contrib.admin, hardened (operator_console/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -69,16 +69,22 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "operator_console.middleware.RefuseNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "operator_console.middleware.PlatformTimeZoneMiddleware",
+    "operator_console.middleware.AttemptTimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Paths whose views refuse a NUL byte in their own error format (the API answers errcode 47001,
+# the intake a JSON 400); RefuseNulMiddleware answers every other path with its 400 page.
+NUL_CHECK_EXEMPT_PATHS = ("/cgi-bin/", "/internal/")
 
 ROOT_URLCONF = "operator_console.urls"
 

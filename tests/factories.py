@@ -30,6 +30,24 @@ def local(year: int, month: int, day: int, hour: int = 12, minute: int = 0) -> d
     return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
 
 
+# --- hostile text ------------------------------------------------------------------------------------
+
+# Text every input path refuses (operator_console.text), by what is wrong with it.
+HOSTILE_TEXT = {
+    "terminal escape": "Sale\x1b[2J\x1b[1;31mnow",
+    "C1 escape": "Sale\x9b2J",
+    "bell": "Sale\x07",
+    "NUL": "Sale\x00",
+    "bidi override": "Sale\u202egnp.exe",
+    "bidi isolate": "\u2067Sale\u2069",
+    "invisible only": "\u200b\u2060\u00ad",
+    "blank-looking letters only": "\u3164\u3164",
+    "lone surrogate": "Sale\ud800",
+}
+# Refused in one-line text (openids, nicknames, tag names, titles); a body keeps them.
+LINE_BREAKS = {"newline": "Sale\nnow", "tab": "Sale\tnow", "line separator": "Sale\u2028now"}
+
+
 # --- people ------------------------------------------------------------------------------------------
 
 

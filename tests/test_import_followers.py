@@ -146,6 +146,46 @@ def test_skip_invalid_writes_the_good_rows_and_lists_the_skipped_lines(tmp_path,
     assert got["o6"][3] == ["newtag"]
 
 
+@pytest.mark.parametrize("offset", ["+16:00", "-16:00"])
+def test_an_offset_postgresql_cannot_store_is_a_bad_row_not_a_traceback(tmp_path, account, offset):
+    path = write_csv(tmp_path, HEADER + f"o1,Alice,,2024-03-01T09:30:00{offset}\no2,Bob,,2024-03-01T09:30:00+08:00\n")
+
+    with pytest.raises(CommandError) as exc:
+        run(account, path)
+    assert f"line 2: subscribed_at '2024-03-01T09:30:00{offset}' has an offset outside -12:00 to +14:00" in str(exc.value)
+
+    out = run(account, path, "--skip-invalid")
+    assert "2 lines read: 1 created, 0 updated, 0 unchanged, 1 skipped" in out
+    assert sorted(state(account)) == ["o2"]
+
+
+def test_a_quote_left_open_is_reported_and_the_counts_add_up(tmp_path, account):
+    path = write_csv(tmp_path, HEADER + 'o1,Alice,,\no2,"Bob,,\no3,Carol,,\no4,Dan,,\n')
+
+    out = run(account, path, "--skip-invalid")
+
+    assert "line 3: has a quote that is not closed on its line: lines 3 to 5 read as one field" in out
+    assert "4 lines read: 1 created, 0 updated, 0 unchanged, 3 skipped" in out
+
+
+# Files an operator might really have, broken in each way the import meets: (file, its data lines).
+BROKEN_FILES = {
+    "open quote": ('o1,A,,\n\no2,"B,,\no3,C,,\no4,D,,\n', 4),
+    "open quote, last line": ('o1,A,,\no2,B,,\no3,"C,,', 3),
+    "quoted line break": ('o1,"A\nB",vip,\no2,C,vip,\n', 3),
+    "repeated openids": ("o1,A,,\no2,B,,\no1,A again,,\no2,B,,\n", 4),
+    "offsets, text, columns": ("o1,A,,2024-03-01T00:00+16:00\no2,B\x1b[2J,,\no3\n\no4,D,,\no5,E,new,\n", 5),
+}
+
+
+@pytest.mark.parametrize("body, data_lines", BROKEN_FILES.values(), ids=BROKEN_FILES.keys())
+def test_created_updated_unchanged_and_skipped_add_up_to_the_files_lines(account, body, data_lines):
+    data = (HEADER + body).encode()
+    for attempt in ("first import", "re-import"):  # the direct path, then the staged upsert
+        result = import_followers(account, io.BytesIO(data), skip_invalid=True)
+        assert result.created + result.updated + result.unchanged + result.skipped == result.lines == data_lines, attempt
+
+
 def test_invalid_utf8_is_named_by_its_line(tmp_path, account):
     body = (HEADER + "o1,Alice,,\n").encode() + b"o2,Caf\xe9 Bob,,\n" + "o3,Über,,\n".encode()
     path = write_csv(tmp_path, body)

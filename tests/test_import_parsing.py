@@ -27,16 +27,16 @@ def test_a_good_file_parses_to_rows_with_their_line_numbers():
         + "oA1,Alice,vip|beijing,2024-03-01\n"
         + "oB2, Bob 小明 ,,2024-03-01T09:30:00+00:00\n"
         + "\n"  # a blank line is no row
-        + 'oC3,"Carol,\nJr.", vip | new |vip|,2024-03-01 09:30\n'  # a quoted field over two lines
-        + "oD4,Dan,,\n"
+        + 'oC3,"Carol, Jr.", vip | new |vip|,2024-03-01 09:30\n'  # a quoted field holding a comma
+        + "oD4,Dan,,"  # a last line without its line end
     )
 
     assert (problems, count) == ([], 0)
     assert rows == [
         (2, "oA1", "Alice", "vip|beijing", datetime(2024, 3, 1)),  # naive: the platform zone's wall clock
         (3, "oB2", "Bob 小明", "", datetime(2024, 3, 1, 9, 30, tzinfo=UTC)),
-        (5, "oC3", "Carol,\nJr.", "vip|new", datetime(2024, 3, 1, 9, 30)),  # its first line; tags cleaned
-        (7, "oD4", "Dan", "", None),  # empty: the writer uses now
+        (5, "oC3", "Carol, Jr.", "vip|new", datetime(2024, 3, 1, 9, 30)),  # tags cleaned
+        (6, "oD4", "Dan", "", None),  # empty: the writer uses now
     ]
 
 
@@ -92,7 +92,7 @@ def test_bad_rows_are_named_by_line_and_the_good_ones_still_parse():
     assert count == 11
     assert problems == [
         "line 3: openid is missing",
-        "line 4: openid 'o 3' contains spaces or control characters",
+        "line 4: openid 'o 3' contains a space (U+0020)",
         "line 5: openid is 65 characters long; at most 64 are allowed",
         "line 6: nickname is 101 characters long; at most 100 are allowed",
         "line 7: subscribed_at '2024-13-01' is not an ISO-8601 time",
@@ -101,7 +101,7 @@ def test_bad_rows_are_named_by_line_and_the_good_ones_still_parse():
         "line 10: has 2 columns; expected 4 (openid,nickname,tags,subscribed_at)",
         f"line 11: tag '{'t' * 31}' is longer than 30 characters",
         "line 12: nickname is not valid UTF-8 (byte 0xe9); save the file as UTF-8",
-        "line 13: contains a NUL character, which text columns cannot hold",
+        "line 13: nickname contains a NUL character (U+0000), which text columns cannot hold",
     ]
 
 
@@ -147,3 +147,61 @@ def test_problems_found_later_are_merged_in_line_order_within_the_cap():
         "line 7: openid 'o1' repeats line 2",
     ]
     assert problems.count == 7
+
+
+def test_a_quote_left_open_is_named_and_every_line_it_swallowed_is_counted():
+    rows, problems, count = parse(
+        HEADER
+        + "o1,Alice,,\n"  # 2
+        + 'o2,"Bob,,\n'  # 3: the quote is never closed
+        + "o3,Carol,,\n"  # 4
+        + "o4,Dan,,\n"  # 5
+    )
+
+    assert [row[1] for row in rows] == ["o1"]
+    assert problems == [
+        "line 3: has a quote that is not closed on its line: lines 3 to 5 read as one field "
+        "(a field cannot hold a line break)"
+    ]
+    assert count == 3
+
+
+def test_a_quote_closed_on_a_later_line_is_one_problem_over_those_lines():
+    rows, problems, count = parse(HEADER + 'o1,"Carol\nJr.",,\no2,Dan,,\n')
+
+    assert [row[1] for row in rows] == ["o2"]
+    assert problems[0].startswith("line 2: has a quote that is not closed on its line: lines 2 to 3")
+    assert count == 2
+
+
+@pytest.mark.parametrize("offset", ["+16:00", "-16:00", "+23:59", "+14:30", "-12:30"])
+def test_an_offset_no_time_zone_uses_is_a_bad_row(offset):
+    rows, problems, _ = parse(HEADER + f"o1,Alice,,2024-03-01T09:30:00{offset}\no2,Bob,,2024-03-01T09:30:00+14:00\n")
+
+    assert [row[1] for row in rows] == ["o2"]
+    assert problems == [
+        f"line 2: subscribed_at '2024-03-01T09:30:00{offset}' has an offset outside -12:00 to +14:00, "
+        "the range of the world's time zones"
+    ]
+
+
+BROKEN_FILES = {
+    "open quote mid-file": 'o1,A,,\n\no2,"B,,\no3,C,,\no4,D,,\n',
+    "open quote on the last line": 'o1,A,,\no2,B,,\no3,"C,,\n',
+    "open quote without a last line end": 'o1,A,,\no2,B,,"2024-03-01',
+    "quoted line break": 'o1,"A\nB",,\no2,C,,\n',
+    "blank lines and a short row": "\no1,A,,\n\n\no2\no3,C,,\n",
+    "bad offset and bad text": "o1,A,,2024-03-01T00:00+16:00\no2,B\x1b[2J,,\no3,C,,\n",
+    "a field too long": 'o1,A,,\no2,"' + "x" * 70_000 + '",,\no3,C,,\n',
+}
+
+
+@pytest.mark.parametrize("body", BROKEN_FILES.values(), ids=BROKEN_FILES.keys())
+def test_every_data_line_is_a_row_or_a_problem(body):
+    """Data lines: the lines after the header but blank ones between rows (a blank line a
+    quote swallowed is one of the bad lines it names)."""
+    problems = Problems()
+    rows = list(parse_rows(io.BytesIO((HEADER + body).encode()), problems=problems, limits=FIELD_LIMITS))
+
+    data_lines = sum(1 for line in body.splitlines() if line.strip())
+    assert len(rows) + problems.count == problems.lines == data_lines

@@ -16,6 +16,7 @@ from accounts.models import AuditEvent, OfficialAccount
 from broadcasts import moderation, selectors, services
 from broadcasts.exceptions import AccountSuspended, ContentBlocked, InvalidState, ReasonRequired
 from broadcasts.models import Broadcast, ContentRule, Violation
+from operator_console.errors import UnsafeText
 from tests.factories import make_account, make_draft, make_user
 
 # A screening that takes longer than this fails the test instead of hanging the run (Python's
@@ -418,7 +419,6 @@ KEYWORD_EVASIONS = [
     "free\u3000money",  # ideographic space
     "free\u202fmoney",  # narrow no-break space
     "f\u200cree\u200d money",  # zero-width non-joiner, joiner
-    "\u202efree money\u202c",  # bidi override
     "free\u2060 money\ufeff",  # word joiner, byte-order mark
     "ＦＲＥＥ　ＭＯＮＥＹ",
     "ｆｒ\u00adее\u00a0mоnеу",  # all at once, with Cyrillic у
@@ -565,8 +565,15 @@ URL_FIELD_LINKS = [
     "HTTPS://MALWARE.EXAMPLE",
     "https://good.com@malware.example",
     "https://user:pw@cdn.malware.example:8443/",
-    "https://mal\u00adware.example/",
-    "https://malware\u200b.example/",
+]
+# Invisible characters in a link field, and bidi overrides anywhere, never reach screening: the
+# console's text hygiene rule (operator_console.text) refuses them when the draft is written.
+REFUSED_BEFORE_SCREENING = [
+    {"message_type": "article", "url": "https://mal\u00adware.example/"},
+    {"message_type": "article", "url": "https://malware\u200b.example/"},
+    {"message_type": "image", "cover_url": "https://mal\u00adware.example/"},
+    {"message_type": "image", "cover_url": "https://malware\u200b.example/"},
+    {"message_type": "text", "body": "Get \u202efree money\u202c today"},
 ]
 
 
@@ -576,6 +583,14 @@ URL_FIELD_LINKS = [
 def test_url_and_cover_url_are_judged_by_the_host_a_browser_opens(acc, author, link, message_type, field):
     with pytest.raises(ContentBlocked, match="link domain “malware.example”"):
         submit(acc, author, message_type=message_type, body="", **{field: link})
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fields", REFUSED_BEFORE_SCREENING)
+def test_invisible_characters_in_links_and_bidi_overrides_are_refused_before_screening(acc, author, fields):
+    with pytest.raises(UnsafeText):
+        make_draft(acc, by=author, **{"body": "", **fields})
+    assert not Broadcast.objects.filter(account=acc).exists()
 
 
 @pytest.mark.django_db

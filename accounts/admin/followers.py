@@ -10,7 +10,7 @@ from operator_console.admin_actions import AuditedChangesMixin
 from operator_console.admin_keyset import KeysetPaginationMixin
 from operator_console.admin_tools import EstimatedCountPaginator
 
-from ..forms import FollowerForm
+from ..forms import FollowerForm, TagForm
 from ..models import Follower, Tag
 from .common import AccountFilter
 
@@ -35,6 +35,7 @@ class FollowerAdmin(AuditedChangesMixin, KeysetPaginationMixin, admin.ModelAdmin
 
 @admin.register(Tag)
 class TagAdmin(AuditedChangesMixin, admin.ModelAdmin):
+    form = TagForm
     list_display = ["name", "account"]
     list_select_related = ["account"]
     list_filter = [AccountFilter]

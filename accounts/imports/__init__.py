@@ -12,7 +12,12 @@ means now). Rows are upserted by openid:
 * tags are created when missing and *added* to the follower; an import never removes a
   tag (ops may have tagged followers in the console);
 * an openid that appears twice in one file is a bad row (the later line), since either
-  line could be the one that is wrong.
+  line could be the one that is wrong;
+* one line is one row: a quote left open is a bad row naming the lines it swallowed, and
+  every line after the header (blank ones between rows excepted) ends up created, updated,
+  unchanged or skipped, so the counts add up to the file's lines;
+* openids, nicknames and tag names follow the console's text hygiene rule
+  (operator_console.text); a UTC offset outside -12:00 to +14:00 is a bad row.
 
 Memory stays constant: rows are validated one at a time and streamed to the database
 (PostgreSQL ``COPY``, straight into the followers table on a first import, into a

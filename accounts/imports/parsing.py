@@ -1,7 +1,8 @@
 """The CSV row parser of the follower import: pure Python, no database.
 
-Holds the file's header and limits, the per-row validation (`parse_rows`), the
-bookkeeping of bad rows (`RowProblem`, `Problems`: the first few, and a count), and
+Holds the file's header and limits, the per-row validation (`parse_rows`: one line is one
+row; text through the console's hygiene rule, operator_console.text), the bookkeeping of
+bad rows (`RowProblem`, `Problems`: the first few, a count, and the data lines read), and
 the detection of bytes that were not UTF-8. The column lengths come in as `Limits`
 (the service takes them from the models).
 """
@@ -20,6 +21,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils import timezone
 
+from operator_console.text import SURELY_CLEAN_LINE, Kind, find_problem, printable
+
 from ..exceptions import ImportHeaderInvalid
 
 HEADER = ("openid", "nickname", "tags", "subscribed_at")
@@ -35,6 +38,9 @@ CSV_FIELD_LIMIT = 64 * 1024
 # Clock skew tolerated before a subscription time counts as "in the future".
 FUTURE_SLACK = timedelta(days=1)
 EARLIEST_YEAR = 1970
+# UTC offsets the world's clocks use (Baker Island to Kiribati).
+OFFSET_RANGE = (-timedelta(hours=12), timedelta(hours=14))
+IDENTIFIER, LINE = Kind.IDENTIFIER, Kind.LINE
 
 
 @dataclass(frozen=True)
@@ -62,9 +68,11 @@ class Problems:
         self.keep = keep
         self.first: list[RowProblem] = []
         self.count = 0
+        self.lines = 0  # data lines read, good and bad (blank lines are none)
 
-    def add(self, line: int, message: str) -> None:
-        self.count += 1
+    def add(self, line: int, message: str, *, lines: int = 1) -> None:
+        """One problem, on `lines` lines of the file (a record over several lines is as many bad rows)."""
+        self.count += lines
         if len(self.first) < self.keep:
             self.first.append(RowProblem(line, message))
 
@@ -100,11 +108,6 @@ def _bad_encoding(row: list[str]) -> str | None:
     return None
 
 
-def printable(text: str) -> str:
-    """File text made safe to print (bytes that were not UTF-8 shown as U+FFFD)."""
-    return text.encode("utf-8", "replace").decode("utf-8")
-
-
 def _check_header(row: list[str] | None, name: str) -> None:
     expected = ",".join(HEADER)
     if row is None:
@@ -125,6 +128,13 @@ def parse_rows(
 ) -> Iterator[tuple[int, str, str, str, datetime | None]]:
     """Yield valid rows as (line, openid, nickname, tags, subscribed_at); record bad ones.
 
+    One line is one row: a quoted field may hold a comma, never a line break, so a quote
+    left open is a problem naming the lines it swallowed, each of them a bad row. Every
+    line after the header that is not blank is yielded or counted bad (`problems.lines`
+    counts them all), so an import's counts add up to the file's lines.
+    Text goes through the console's hygiene rule (operator_console.text): openids are
+    identifiers, nicknames and tag names single lines.
+
     `tags` comes back normalised: stripped, without empties or repeats, joined by '|'.
     `subscribed_at` is None when the file leaves it empty, and *naive* when the file
     gives no offset: a wall-clock time in settings.PLATFORM_TIME_ZONE, which the writer
@@ -133,12 +143,15 @@ def parse_rows(
     `progress(bytes_read)` is called every PROGRESS_EVERY lines and at the end.
     Raises import_header_invalid.
     """
-    openid_max, nickname_max, tag_max = limits.openid, limits.nickname, limits.tag
+    openid_max, nickname_max = limits.openid, limits.nickname
+    surely_clean = SURELY_CLEAN_LINE.fullmatch
+    lowest_offset, highest_offset = OFFSET_RANGE
     now = timezone.now()
     latest = now + FUTURE_SLACK
     latest_local = timezone.localtime(latest, ZoneInfo(settings.PLATFORM_TIME_ZONE)).replace(tzinfo=None)
     # utf-8-sig drops the byte-order mark spreadsheet programs write.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="accounts.imports", newline="")
+    data_lines = 0  # into problems.lines at the end (a local is cheaper than an attribute, per row)
     try:
         if csv.field_size_limit() < CSV_FIELD_LIMIT:
             csv.field_size_limit(CSV_FIELD_LIMIT)
@@ -164,31 +177,41 @@ def parse_rows(
             except StopIteration:
                 break
             except csv.Error as exc:
-                add(line_num + 1, f"is not valid CSV ({exc})")
-                line_num = reader.line_num
+                line, line_num = line_num + 1, reader.line_num
+                data_lines += line_num - line + 1
+                add(line, f"is not valid CSV ({exc})", lines=line_num - line + 1)
                 continue
-            line, line_num = line_num + 1, reader.line_num  # a quoted field may span lines: report the first
+            line, line_num = line_num + 1, reader.line_num
             if line >= next_progress and position is not None:
                 progress(position())
                 next_progress = line + PROGRESS_EVERY
+            if not row:
+                continue  # a blank line
+            data_lines += line_num - line + 1
+            if line_num > line:
+                # A quoted field ran over a line end: a quote left open (or a field holding a line
+                # break, which no column may). Every line it swallowed is a skipped line.
+                add(line, f"has a quote that is not closed on its line: lines {line} to {line_num} read as one "
+                          "field (a field cannot hold a line break)", lines=line_num - line + 1)
+                continue
             if _bad_bytes_seen != clean:
                 problem = _bad_encoding(row)
                 if problem:
                     add(line, problem)
                     continue
             if len(row) != 4:
-                if not row:
-                    continue  # a blank line
                 add(line, f"has {len(row)} columns; expected 4 ({','.join(HEADER)})")
                 continue
             openid, nickname, tags, subscribed_at = row
-            if not openid.isprintable() or " " in openid:
-                openid = openid.strip()
+            # Each check has a C-speed fast path; operator_console.text words a problem when there is one.
+            if not (openid.isascii() and openid.isprintable()) or " " in openid:
+                openid = openid.strip()  # spaces around it are forgiven
                 if not openid:
                     add(line, "openid is missing")
                     continue
-                if not openid.isprintable() or " " in openid:
-                    add(line, f"openid '{openid}' contains spaces or control characters")
+                problem = find_problem(openid, IDENTIFIER)
+                if problem:
+                    add(line, f"openid '{openid}' {problem}")
                     continue
             elif not openid:
                 add(line, "openid is missing")
@@ -200,18 +223,15 @@ def parse_rows(
             if len(nickname) > nickname_max:
                 add(line, f"nickname is {len(nickname)} characters long; at most {nickname_max} are allowed")
                 continue
-            if "\x00" in nickname or "\x00" in tags:
-                add(line, "contains a NUL character, which text columns cannot hold")
-                continue
+            if nickname and not surely_clean(nickname):
+                problem = find_problem(nickname, LINE)
+                if problem:
+                    add(line, f"nickname {problem}")
+                    continue
             if tags:
-                if TAG_SEPARATOR in tags or tags != tags.strip():
-                    names = dict.fromkeys(t for t in (t.strip() for t in tags.split(TAG_SEPARATOR)) if t)
-                    tags = TAG_SEPARATOR.join(names)
-                else:
-                    names = (tags,)
-                too_long = next((t for t in names if len(t) > tag_max), None)
-                if too_long is not None:
-                    add(line, f"tag '{too_long}' is longer than {tag_max} characters")
+                tags, problem = _tags(tags, limits.tag)
+                if problem:
+                    add(line, problem)
                     continue
             if subscribed_at:
                 try:
@@ -223,17 +243,44 @@ def parse_rows(
                     except ValueError:
                         add(line, f"subscribed_at '{subscribed_at}' is not an ISO-8601 time")
                         continue
-                if moment is not None:
-                    if moment.year < EARLIEST_YEAR:
-                        add(line, f"subscribed_at '{subscribed_at}' is before {EARLIEST_YEAR}")
-                        continue
-                    if moment > (latest_local if moment.tzinfo is None else latest):
-                        add(line, f"subscribed_at '{subscribed_at}' is in the future")
-                        continue
+                if moment is not None and (
+                    moment.year < EARLIEST_YEAR
+                    or (moment > latest_local if moment.tzinfo is None else moment > latest)
+                    or (moment.tzinfo is not None and not lowest_offset <= moment.utcoffset() <= highest_offset)
+                ):
+                    add(line, f"subscribed_at '{subscribed_at}' {_moment_problem(moment, latest)}")
+                    continue
             else:
                 moment = None
             yield line, openid, nickname, tags, moment
         if position is not None:
             progress(position())
     finally:
+        problems.lines += data_lines
         text.detach()  # the caller's stream stays open (and can be read again)
+
+
+def _tags(tags: str, tag_max: int) -> tuple[str, str | None]:
+    """A row's tags normalised (stripped, no empties or repeats, joined by '|'), and the problem of the first bad one."""
+    if TAG_SEPARATOR in tags or tags != tags.strip():
+        names = dict.fromkeys(t for t in (t.strip() for t in tags.split(TAG_SEPARATOR)) if t)
+        tags = TAG_SEPARATOR.join(names)
+    else:
+        names = (tags,)
+    for tag in names:
+        if len(tag) > tag_max:
+            return tags, f"tag '{tag}' is longer than {tag_max} characters"
+        problem = None if SURELY_CLEAN_LINE.fullmatch(tag) else find_problem(tag, LINE)
+        if problem:
+            return tags, f"tag '{tag}' {problem}"
+    return tags, None
+
+
+def _moment_problem(moment: datetime, latest: datetime) -> str:
+    """Why a parsed subscription time is unusable (parse_rows found that it is). `latest` is aware."""
+    if moment.year < EARLIEST_YEAR:
+        return f"is before {EARLIEST_YEAR}"
+    if moment.tzinfo is not None and not OFFSET_RANGE[0] <= moment.utcoffset() <= OFFSET_RANGE[1]:
+        # Python reads offsets up to ±23:59, PostgreSQL stores up to ±15:59: refuse here what no clock shows.
+        return "has an offset outside -12:00 to +14:00, the range of the world's time zones"
+    return "is in the future"

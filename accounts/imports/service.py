@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from django.db import connection, transaction
+from django.utils.translation import ngettext
 
 from ..exceptions import ImportRowsInvalid
 from ..models import AuditEvent, Follower, OfficialAccount, Tag
@@ -30,6 +31,9 @@ FIELD_LIMITS = Limits(
 
 @dataclass
 class ImportResult:
+    """What an import did. created + updated + unchanged + skipped = lines, the file's data lines."""
+
+    lines: int = 0  # lines after the header, blank ones excepted
     created: int = 0
     updated: int = 0
     unchanged: int = 0  # already there exactly as the file says
@@ -40,7 +44,8 @@ class ImportResult:
     @property
     def summary(self) -> str:
         return (
-            f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged, {self.skipped} skipped, "
+            ngettext("%(count)d line read", "%(count)d lines read", self.lines) % {"count": self.lines}
+            + f": {self.created} created, {self.updated} updated, {self.unchanged} unchanged, {self.skipped} skipped, "
             f"{self.tags_created} tags created"
         )
 
@@ -121,6 +126,6 @@ def import_followers(
                 result.created, result.updated, result.tags_created = writer.write(phase)
             result.unchanged = staged - result.created - result.updated
         writer.finish()
-        result.skipped, result.problems = problems.count, problems.first
+        result.lines, result.skipped, result.problems = problems.lines, problems.count, problems.first
         record_event(account, by=by, verb=AuditEvent.Verb.IMPORTED_FOLLOWERS, account=account, note=f"{name}: {result.summary}")
     return result

@@ -8,7 +8,7 @@ intake and the API call these names (a public contract: `accounts.services.suspe
     certifications  submit / approve / reject / revoke_certification, expire_certifications (R4)
     status          suspend_account, reinstate_account, lift_expired_suspensions, change_account_kind
     menus           save_menu_item (R6)
-    followers       follow, unfollow, apply_follower_events (R8)
+    followers       follow, unfollow, apply_follower_events (R8); validate_follower, validate_tag_name
     api_credentials reset_app_secret, issue_access_token (the advanced mass interface, R4)
 """
 
@@ -31,6 +31,8 @@ from .followers import (
     apply_follower_events,
     follow,
     unfollow,
+    validate_follower,
+    validate_tag_name,
 )
 from .menus import save_menu_item
 from .status import change_account_kind, lift_expired_suspensions, reinstate_account, suspend_account
@@ -62,4 +64,6 @@ __all__ = [
     "submit_certification",
     "suspend_account",
     "unfollow",
+    "validate_follower",
+    "validate_tag_name",
 ]

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from operator_console.platform_time import format_moment
+from operator_console.text import Kind, clean_text
 
 from .. import sql
 from ..exceptions import (
@@ -25,6 +26,23 @@ from ..models import (
     FollowerEvent,
     OfficialAccount,
 )
+
+
+def validate_follower(*, openid: str = "", nickname: str = "") -> dict:
+    """A follower's openid and nickname as they would be stored (stripped), checked by the
+    console's text hygiene rule (operator_console.text) without writing: the openid an
+    identifier, the nickname one line. Raises unsafe_text (context `field`)."""
+    return {
+        "openid": clean_text((openid or "").strip(), kind=Kind.IDENTIFIER, label=_("The openid"), field="openid"),
+        "nickname": clean_text((nickname or "").strip(), kind=Kind.LINE, label=_("The nickname"), field="nickname"),
+    }
+
+
+def validate_tag_name(name: str) -> str:
+    """A tag name as it would be stored (stripped), checked by the text hygiene rule (one line,
+    something visible) without writing. Raises unsafe_text (context `field` "name")."""
+    return clean_text((name or "").strip(), kind=Kind.LINE, label=_("The tag name"), field="name")
+
 
 # --- follows and unfollows (R8: every change is kept in FollowerEvent) ------------------------------
 

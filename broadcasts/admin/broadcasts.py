@@ -8,7 +8,7 @@ phone preview (R6), findings, audience size, quota position and the certificatio
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
@@ -22,11 +22,11 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import MenuItem
 from operator_console.admin_actions import ServiceErrorsAsMessagesMixin, next_url, service_action
-from operator_console.admin_tools import ConsoleDatesMixin
+from operator_console.admin_tools import ConsoleDatesMixin, parse_id
 from operator_console.platform_time import format_moment, platform_zone_name
 
 from .. import lifecycle, moderation, selectors, services
-from ..forms import ApproveForm, BroadcastForm
+from ..forms import ApproveForm, BroadcastForm, client_msg_id_for
 from ..models import Broadcast
 from .display import (
     clock_text,
@@ -79,6 +79,11 @@ class BroadcastAdmin(ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, Transition
         (gettext_lazy("Content"), {"fields": ("account", "title", "message_type", "body", "url", "cover_url")}),
         (gettext_lazy("Audience and send time"),
          {"fields": ("channel", "audience", "tag", "recipients", "scheduled_at")}),
+    )
+    # The add page also carries the form's one-time token (hidden), so a second Save of it makes no second draft.
+    add_fieldsets = (
+        (content_fieldsets[0][0], {"fields": (*content_fieldsets[0][1]["fields"], "form_token")}),
+        *content_fieldsets[1:],
     )
     review_fieldset = (
         gettext_lazy("Review"),
@@ -157,7 +162,7 @@ class BroadcastAdmin(ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, Transition
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
-            return self.content_fieldsets
+            return self.add_fieldsets
         sets = [*self.content_fieldsets, self.review_fieldset]
         if obj.status in lifecycle.DELIVERY_STATUSES or obj.total_count:
             sets.append(self.delivery_fieldset)
@@ -175,7 +180,9 @@ class BroadcastAdmin(ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, Transition
         """Store the draft through the services and return what they stored. A refusal here (a
         race after validation) is shown as a message by ServiceErrorsAsMessagesMixin."""
         if not change:
-            return services.create_broadcast(form.account, by=request.user, **form.draft_values())
+            return services.create_broadcast(
+                form.account, by=request.user, client_msg_id=form.client_msg_id, **form.draft_values()
+            )
         changes = form.changes()
         if not changes:
             return form.instance
@@ -183,6 +190,23 @@ class BroadcastAdmin(ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, Transition
 
     def save_model(self, request, obj, form, change):
         pass  # save_form stored it through the services
+
+    def add_view(self, request, form_url="", extra_context=None):
+        # The same add form posted again (a double click on Save, a resubmit): show the draft the
+        # first post made. Two posts at the same moment are caught by create_broadcast itself.
+        if request.method == "POST":
+            earlier = selectors.broadcast_with_client_msg_id(
+                parse_id(request.POST.get("account", "")), client_msg_id_for(request.POST.get("form_token", ""))
+            )
+            if earlier is not None:
+                self.message_user(
+                    request,
+                    _("This form was already saved as “%(title)s”; saving it again made no second draft.")
+                    % {"title": earlier.title},
+                    messages.WARNING,
+                )
+                return HttpResponseRedirect(self._change_url(earlier))
+        return super().add_view(request, form_url, extra_context)
 
     def save_related(self, request, form, formsets, change):
         # The recipients were stored by the services with the draft; only inline formsets remain.

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Follower
 from operator_console.admin_keyset import KeysetPaginationMixin
-from operator_console.admin_tools import EstimatedCountPaginator, IdFilter, ReadOnlyAdmin
+from operator_console.admin_tools import EstimatedCountPaginator, IdFilter, ReadOnlyAdmin, parse_id
 
 from ..models import Delivery, DeliveryBatch, InboxMessage, PushAttempt
 
@@ -144,9 +144,9 @@ class InboxMessageAdmin(BigTableAdmin):
 
     def changelist_view(self, request, extra_context=None):
         extra = dict(extra_context or {})
-        follower_id = request.GET.get(FollowerIdFilter.parameter_name, "").strip()
-        if follower_id.isdigit():
-            follower = Follower.objects.select_related("account").filter(pk=int(follower_id)).first()
+        follower_id = parse_id(request.GET.get(FollowerIdFilter.parameter_name, ""))
+        if follower_id is not None:
+            follower = Follower.objects.select_related("account").filter(pk=follower_id).first()
             if follower is not None:
                 extra["title"] = _("Inbox of %(follower)s (%(openid)s) at %(account)s") % {
                     "follower": follower, "openid": follower.openid, "account": follower.account,

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from accounts.models import AuditEvent, Follower, OfficialAccount, Tag
 from accounts.services import record_event
 from operator_console.platform_time import as_platform_time
+from operator_console.text import Kind, clean_text
 
 from .. import lifecycle, selectors, sql
 from ..exceptions import ClientMsgIdTooLong, InvalidAudience, InvalidContent
@@ -58,15 +59,19 @@ def _check_content(f: dict) -> None:
         raise InvalidContent("A broadcast needs a title.", field="title")
     if len(f["title"]) > TITLE_MAX:
         raise InvalidContent(f"A title is at most {TITLE_MAX} characters; this one has {len(f['title'])}.", field="title")
+    # The console's one text hygiene rule: no controls, escape sequences or bidi overrides, and
+    # something visible; a body keeps its line breaks (as LF) and tabs.
+    f["title"] = clean_text(f["title"], kind=Kind.LINE, label=_("The title"), field="title")
+    f["body"] = clean_text(f.get("body") or "", kind=Kind.MULTILINE, label=_("The body"), field="body")
     message_type = f.get("message_type")
     if message_type not in Broadcast.MessageType.values:
         raise InvalidContent(f"Unknown message type “{message_type}”; use text, article or image.", field="message_type")
-    f["body"] = f.get("body") or ""
     for name, label in (("url", "article link"), ("cover_url", "cover image link")):
         value = (f.get(name) or "").strip()
         f[name] = value
         if not value:
             continue
+        clean_text(value, kind=Kind.IDENTIFIER, label=_("The %(link)s") % {"link": label}, field=name)
         if len(value) > URL_MAX:
             raise InvalidContent(f"The {label} is at most {URL_MAX} characters long.", field=name)
         try:
@@ -125,7 +130,8 @@ def validate_draft(account: OfficialAccount, *, recipients=None, **fields) -> di
 
     `fields`: title, message_type, body, url, cover_url, channel, audience, tag (a Tag or its id);
     `recipients`: followers or their ids (follower-list audience, 2 to 10,000).
-    Raises invalid_content, invalid_audience; `context["field"]` names the field at fault.
+    Raises invalid_content, invalid_audience, unsafe_text (operator_console.text: title and
+    links one line, body several; nothing visible is refused); `context["field"]` names the field at fault.
     """
     f = {name: fields.get(name) for name in CONTENT_FIELDS}
     _check_content(f)
@@ -172,7 +178,7 @@ def create_broadcast(
     broadcast instead (after 24 hours the id starts a new one). `note` goes into the audit trail.
 
     `scheduled_at`: aware, or naive on the platform's wall clock; None means on approval.
-    Raises invalid_content, client_msg_id_too_long, invalid_audience.
+    Raises invalid_content, client_msg_id_too_long, invalid_audience, unsafe_text.
     """
     client_msg_id = normalize_client_msg_id(client_msg_id)
     ids = _recipient_ids(recipients)
@@ -232,7 +238,7 @@ def validate_edit(broadcast: Broadcast, **changes) -> dict:
     """What update_broadcast would check for these changes, without writing (the admin form's
     validation of an edit). Returns the content fields as they would be stored.
 
-    Raises invalid_content, invalid_audience (context `field`), and invalid_content for a
+    Raises invalid_content, invalid_audience, unsafe_text (context `field`), and invalid_content for a
     change of the fixed fields (account, client_msg_id).
     """
     changes = dict(changes)
@@ -245,7 +251,7 @@ def validate_edit(broadcast: Broadcast, **changes) -> dict:
 def update_broadcast(broadcast: Broadcast, *, by, **fields) -> Broadcast:
     """Edit a draft's content, audience or send time (not its account or client_msg_id).
 
-    Raises invalid_state, invalid_content, invalid_audience.
+    Raises invalid_state, invalid_content, invalid_audience, unsafe_text.
     """
     unknown = set(fields) - EDITABLE_FIELDS - FIXED_FIELDS.keys()
     if unknown:

@@ -5,12 +5,14 @@ from urllib.parse import urlparse
 
 import redis
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+
+from operator_console.command import ConsoleCommand
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
-class Command(BaseCommand):
+class Command(ConsoleCommand):
     help = "Check that a Redis answers at CELERY_BROKER_URL; start a local one when it is local and down."
 
     def add_arguments(self, parser):

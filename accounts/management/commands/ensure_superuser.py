@@ -2,10 +2,11 @@ import os
 import secrets
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+
+from operator_console.command import ConsoleCommand
 
 
-class Command(BaseCommand):
+class Command(ConsoleCommand):
     help = (
         "Make sure a superuser exists. The first time, prints its login once: the password comes from "
         "ADMIN_PASSWORD or is generated. Username from ADMIN_USERNAME (default admin)."

@@ -12,6 +12,7 @@ from accounts.imports import (
     printable,
 )
 from accounts.selectors import get_account_by_app_id
+from operator_console.command import ConsoleCommand
 
 # Lines of a non-terminal progress report (a log, a pipe): one every quarter.
 PLAIN_PROGRESS_STEPS = 4
@@ -19,7 +20,7 @@ PLAIN_PROGRESS_STEPS = 4
 PLAIN_PROGRESS_MIN_BYTES = 10_000_000
 
 
-class Command(BaseCommand):
+class Command(ConsoleCommand):
     help = (
         f"Import followers of an official account from a UTF-8 CSV file with the header {','.join(HEADER)}. "
         "tags are separated by '|' and created when missing; subscribed_at is ISO-8601 (a date, or a time with "
@@ -99,8 +100,9 @@ class _Progress:
         if self.tty:
             from tqdm import tqdm
 
+            # tqdm writes to the terminal itself, not through the command's clean output.
             self.bar = tqdm(
-                total=self.total, unit="B", unit_scale=True, unit_divisor=1024, desc=f"Reading {path.name}",
+                total=self.total, unit="B", unit_scale=True, unit_divisor=1024, desc=f"Reading {printable(path.name)}",
                 file=sys.stderr, leave=False,
             )
         elif self.total >= PLAIN_PROGRESS_MIN_BYTES:

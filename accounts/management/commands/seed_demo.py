@@ -1,7 +1,7 @@
 from importlib import import_module
 
 from django.apps import apps
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.module_loading import module_has_submodule
@@ -10,9 +10,10 @@ from django.utils.translation import gettext as _
 from accounts.demo import ACCOUNTS, DEFAULT_FOLLOWERS, STAFF, DemoData, seed_demo
 from accounts.exceptions import DomainError
 from accounts.models import OfficialAccount
+from operator_console.command import ConsoleCommand
 
 
-class Command(BaseCommand):
+class Command(ConsoleCommand):
     help = (
         "Load demo data: subscription and service accounts (one certified, one with a pending application, "
         "one uncertified), tags, followers, a custom menu, and staff users operator / reviewer / auditor in the "

@@ -1,9 +1,10 @@
 """broadcast_status ID: a broadcast's delivery counters, timings and status."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from broadcasts import selectors
 from broadcasts.models import Broadcast
+from operator_console.command import ConsoleCommand
 from operator_console.platform_time import format_moment
 
 
@@ -33,7 +34,7 @@ def describe(b: Broadcast) -> list[tuple[str, str]]:
     return rows
 
 
-class Command(BaseCommand):
+class Command(ConsoleCommand):
     help = "Show a broadcast's delivery counters (total, sent, filtered, failed), timings, rate and status."
 
     def add_arguments(self, parser):

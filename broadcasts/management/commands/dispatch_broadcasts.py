@@ -1,11 +1,12 @@
 """dispatch_broadcasts: start every approved broadcast whose send time has come (what beat does each minute)."""
 
-from django.core.management.base import BaseCommand
+
 
 from broadcasts import services
+from operator_console.command import ConsoleCommand
 
 
-class Command(BaseCommand):
+class Command(ConsoleCommand):
     help = (
         "Dispatch the approved broadcasts whose send time has come, once: each goes to sending with its "
         "batches queued for the Celery workers (or to failed when its account may no longer send). "

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from accounts.models import OfficialAccount
 from broadcasts import selectors
 from broadcasts.models import QuotaPolicy
 from operator_console.admin_tools import EARLIEST_YEAR, LATEST_YEAR
+from operator_console.command import ConsoleCommand
 from operator_console.platform_time import format_moment, platform_zone
 
 HEADERS = ["ACCOUNT", "APP ID", "KIND", "STATUS", "SCOPE", "RULE", "WINDOW", "USED", "NEXT WINDOW"]
@@ -51,7 +52,7 @@ def _used(row: dict) -> str:
     return f"max {row['used']} / {row['limit']}, {row['at_cap']} at cap"
 
 
-class Command(BaseCommand):
+class Command(ConsoleCommand):
     help = (
         "For each official account (or one), the quota policies in force at a moment (default now), "
         "used / limit in the current window, and when the next window opens."

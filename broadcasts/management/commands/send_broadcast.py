@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from tqdm import tqdm
 
 from broadcasts import selectors, services
 from broadcasts.models import Broadcast
+from operator_console.command import ConsoleCommand
 from operator_console.errors import DomainError, InvalidState
 
 from .broadcast_status import describe
@@ -18,7 +19,7 @@ from .broadcast_status import describe
 PLAIN_LINE_SECONDS = 2.0
 
 
-class Command(BaseCommand):
+class Command(ConsoleCommand):
     help = (
         "Dispatch one approved broadcast and wait until it has been delivered, showing sent / filtered / "
         "failed as it goes. Delivery is done by the Celery workers: start them first "
