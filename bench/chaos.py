@@ -150,7 +150,8 @@ def terminate_a_worker_backend() -> int:
     with connection.cursor() as cur:
         cur.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND application_name = %s AND pid <> pg_backend_pid()",
+            "WHERE datname = current_database() AND application_name = %s AND pid <> pg_backend_pid() "
+            "ORDER BY random() LIMIT 1",
             [WORKER_APP_NAME],
         )
         return sum(1 for (ok,) in cur.fetchall() if ok)
@@ -253,6 +254,7 @@ def main() -> int:
             b.refresh_from_db()
             if b.status in lifecycle.FINISHED_STATUSES:
                 break
+            # A worker's connection to terminate exists only while it runs a task: try until one does.
             if now >= next_kill:
                 victim = random.choice(workers)
                 victim.kill()
@@ -266,12 +268,12 @@ def main() -> int:
                 broker_at = None
             if backend_at and now >= backend_at:
                 events["backends terminated"] += terminate_a_worker_backend()
-                backend_at = None if events["backends terminated"] else now + 0.5
+                backend_at = None if events["backends terminated"] else now
             try:
                 events["batches requeued"] += services.requeue_stale_batches()  # what beat does
             except Exception as exc:  # the broker is restarting: beat would try again too
                 print(f"  requeue failed ({exc.__class__.__name__}); trying again", flush=True)
-            time.sleep(1)
+            time.sleep(0.2 if backend_at and now >= backend_at else 1)
         seconds = time.monotonic() - began
         problems = check(b, args.followers)
         print(f"finished in {seconds:.1f} s: {b.status}, sent {b.sent_count:,}, filtered {b.filtered_count:,}, "

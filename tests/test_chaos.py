@@ -26,5 +26,5 @@ def test_delivery_survives_dead_workers_a_lost_queue_and_a_terminated_backend():
     report = run.stdout + run.stderr
     assert run.returncode == 0, report
     assert "OK: every follower has exactly one delivery" in report
-    assert "broker restarts 1" in report and "backends terminated 1" in report
-    assert "worker kills 0," not in report
+    assert "broker restarts 1" in report and "backends terminated 1" in report, report
+    assert "worker kills 0," not in report, report
