@@ -237,3 +237,12 @@ def test_a_pending_certification_shows_no_validity_dates(admin_client, service):
         page = text(admin_client.get(url))
         assert from_date not in page.replace(timezone.now().astimezone(SHANGHAI).strftime("%Y-%m-%d"), "")
         assert until_date not in page, url
+
+
+# ---------------------------------------------------------------- 5. the audience size before submit
+
+
+def test_a_drafts_change_page_shows_its_audience_size(client, people, service):
+    draft = make_draft(service, by=people["op"])
+    client.force_login(people["op"])
+    assert "4 subscribed followers" in text(client.get(change_url(draft)))

@@ -18,7 +18,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import MenuItem
 from operator_console.admin_actions import ServiceErrorsAsMessagesMixin, next_url, run_service, service_action
@@ -73,8 +73,8 @@ class BroadcastAdmin(ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, Transition
         cancel_selected, pause_selected, resume_selected, duplicate_selected,
     ]
     readonly_fields = (
-        "status_display", "created_by", "created_at", "submitted_at", "reviewed_by", "reviewed_at",
-        "review_note", "findings_display", "progress", "total_count", "sent_count", "filtered_count",
+        "status_display", "audience_size_display", "created_by", "created_at", "submitted_at", "reviewed_by",
+        "reviewed_at", "review_note", "findings_display", "progress", "total_count", "sent_count", "filtered_count",
         "error_count", "batches", "started_at", "finished_at", "failure_reason", "job_finished_push",
     )
     content_fieldsets = (
@@ -89,7 +89,8 @@ class BroadcastAdmin(ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, Transition
     )
     review_fieldset = (
         gettext_lazy("Review"),
-        {"fields": ("status_display", "created_by", "created_at", "client_msg_id", "submitted_at", "reviewed_by",
+        {"fields": ("status_display", "audience_size_display", "created_by", "created_at", "client_msg_id",
+                    "submitted_at", "reviewed_by",
                     "reviewed_at", "review_note", "findings_display")},
     )
     delivery_fieldset = (
@@ -98,6 +99,14 @@ class BroadcastAdmin(ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, Transition
                     "started_at", "finished_at", "failure_reason")},
     )
     push_fieldset = (gettext_lazy("Job-finished event"), {"fields": ("job_finished_push",)})
+
+    class Media:
+        js = ("console/audience_picker.js",)  # tag and recipients shown only for the audience that uses them
+
+    @admin.display(description=gettext_lazy("Audience size"))
+    def audience_size_display(self, obj):
+        n = selectors.audience_size(obj)
+        return ngettext("%(count)s subscribed follower", "%(count)s subscribed followers", n) % {"count": f"{n:,}"}
 
     # ---- list columns
 
