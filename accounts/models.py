@@ -268,6 +268,11 @@ class Certification(models.Model):
     def __str__(self):
         return f"Certification #{self.pk} of {self.account}"
 
+    @property
+    def has_validity(self) -> bool:
+        """A pending or rejected application has no validity period yet: approval sets it."""
+        return self.status not in (self.Status.PENDING, self.Status.REJECTED)
+
 
 def _utf8_len(value: str) -> int:
     return len(value.encode("utf-8"))
@@ -342,6 +347,7 @@ class AuditEvent(models.Model):
         CREATED = "created", "created"
         EDITED = "edited", "edited"
         SUBMITTED = "submitted", "submitted"
+        WITHDRAWN = "withdrawn", "withdrawn to draft"
         APPROVED = "approved", "approved"
         REJECTED = "rejected", "rejected"
         RESCHEDULED = "rescheduled", "rescheduled"

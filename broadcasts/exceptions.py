@@ -24,7 +24,9 @@ __all__ = [
     "PreviewTargetUnsupported",
     "QuotaExceeded",
     "PushUnavailable",
+    "NotAuthor",
     "ReasonRequired",
+    "SendTimePast",
     "SenderUnavailable",
     "TagNotFound",
 ]
@@ -66,6 +68,16 @@ class InvalidAudience(BroadcastError):
 
 class InvalidContent(BroadcastError):
     code = ErrorCode.INVALID_CONTENT
+
+
+class SendTimePast(BroadcastError):
+    code = ErrorCode.SEND_TIME_PAST
+
+
+class NotAuthor(BroadcastError):
+    """Only the broadcast's author may do this (withdraw it to draft)."""
+
+    code = ErrorCode.NOT_AUTHOR
 
 
 class ClientMsgIdTooLong(InvalidContent):

@@ -112,8 +112,24 @@ class BroadcastForm(forms.ModelForm):
             else:
                 services.validate_edit(self.instance, **self.changes())
         except DomainError as exc:
-            field = exc.context.get("field")
-            self.add_error(field if field in self.fields else None, exc.message)
+            self._refuse(exc)
+            return
+        # What approval would certainly refuse (a targeted send of a subscription account, a past send
+        # time) is refused now; what may change by the send time is a warning after the save.
+        for refusal in services.eligibility_report(self._as_draft()).refusals:
+            self._refuse(refusal)
+
+    def _refuse(self, exc: DomainError) -> None:
+        field = exc.context.get("field")
+        self.add_error(field if field in self.fields else None, exc.message)
+
+    def _as_draft(self) -> Broadcast:
+        """The draft as this form would store it (unsaved): what the eligibility report reads."""
+        data = self.cleaned_data
+        return Broadcast(
+            pk=self.instance.pk, account=self.account, status=Broadcast.Status.DRAFT, channel=data.get("channel"),
+            audience=data.get("audience"), scheduled_at=data.get("scheduled_at"),
+        )
 
 
 def _send_time_field(*, required: bool, help_text: str) -> forms.SplitDateTimeField:

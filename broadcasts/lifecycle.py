@@ -4,7 +4,8 @@ The one transition table: the services check it before every state change
 (`require`), and the admin reads it to offer only the buttons that apply (`allows`).
 
     draft -> pending_review -> approved -> sending -> sent / partially_sent / failed
-                  \\-> rejected     \\-> cancelled   \\-> paused -> sending
+      ^           \\-> rejected     \\-> cancelled   \\-> paused -> sending
+      \\-- withdraw --/      (any broadcast: duplicate -> a new draft)
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class Action(StrEnum):
     PAUSE = "pause"
     RESUME = "resume"
     CANCEL = "cancel"
+    WITHDRAW = "withdraw"
+    DUPLICATE = "duplicate"
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,12 @@ TABLE: dict[Action, Rule] = {
         BEFORE_SENDING | WHILE_SENDING,
         _("“{title}” is {status}; only broadcasts not yet finished can be cancelled."),
     ),
+    Action.WITHDRAW: Rule(
+        frozenset({Status.PENDING_REVIEW}),
+        _("Only broadcasts pending review can be withdrawn to draft; “{title}” is {status}."),
+    ),
+    # Any broadcast can be copied into a new draft (a rejected one is fixed that way).
+    Action.DUPLICATE: Rule(frozenset(Status.values), _("“{title}” is {status} and cannot be duplicated.")),
 }
 
 

@@ -60,6 +60,14 @@ def review_queue() -> QuerySet[Broadcast]:
     )
 
 
+def broadcasts_by(user, *, limit: int = 200) -> QuerySet[Broadcast]:
+    """The broadcasts `user` wrote, newest first (their "My broadcasts" page); served by the created_by FK index."""
+    return (
+        Broadcast.objects.filter(created_by=user).select_related("account", "reviewed_by")
+        .defer("body", "findings").order_by("-created_at", "-id")[:limit]
+    )
+
+
 def broadcast_history(b: Broadcast) -> QuerySet[AuditEvent]:
     """The broadcast's audit events, oldest first."""
     return AuditEvent.objects.filter(object_type="broadcast", object_id=b.pk).select_related("by").order_by("at", "id")

@@ -46,6 +46,8 @@ class ErrorCode(StrEnum):
     CONTENT_BLOCKED = "content_blocked"
     INVALID_AUDIENCE = "invalid_audience"
     INVALID_CONTENT = "invalid_content"
+    SEND_TIME_PAST = "send_time_past"
+    NOT_AUTHOR = "not_author"
     # the advanced mass interface (API): credentials (accounts)
     INVALID_CREDENTIAL = "invalid_credential"
     INVALID_APP_ID = "invalid_app_id"

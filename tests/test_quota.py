@@ -9,7 +9,7 @@ from accounts.models import Certification, OfficialAccount
 from broadcasts import selectors, services, windows
 from broadcasts.exceptions import BroadcastError, CertificationRequired, QuotaExceeded
 from broadcasts.models import Broadcast, QuotaPolicy, QuotaReservation
-from tests.factories import certify, local, make_account, make_approved, make_pending, make_user
+from tests.factories import certify, local, make_account, make_approved, make_draft, make_pending, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -252,13 +252,19 @@ def test_console_tag_broadcast_needs_certification_too(people, tagged):
 def test_subscription_account_cannot_use_the_advanced_interface(people):
     author, reviewer = people
     acc = make_account(name="Daily Digest", kind=OfficialAccount.Kind.SUBSCRIPTION)
-    b = make_pending(acc, by=author, channel="api")
-    with pytest.raises(CertificationRequired) as exc:
-        services.approve_broadcast(b, by=reviewer)
-    assert str(exc.value) == (
+    b = make_draft(acc, by=author, channel="api")
+    sentence = (
         "Subscription account Daily Digest cannot send a broadcast through the advanced mass interface (API): "
         "the advanced mass interface is open only to certified service accounts."
     )
+    # Certain already: submit refuses it with approval's sentence (issue 13), and approval still does.
+    with pytest.raises(CertificationRequired) as exc:
+        services.submit_broadcast(b, by=author)
+    assert str(exc.value) == sentence
+    Broadcast.objects.filter(pk=b.pk).update(status=Broadcast.Status.PENDING_REVIEW)
+    with pytest.raises(CertificationRequired) as exc:
+        services.approve_broadcast(b, by=reviewer)
+    assert str(exc.value) == sentence
 
 
 def test_api_broadcast_to_all_counts_against_the_account_quota(people):

@@ -19,6 +19,7 @@ from operator_console.platform_time import format_moment
 from .. import selectors, services
 from ..forms import AccountKindForm, OfficialAccountForm, SuspendForm
 from ..models import Certification, MenuItem, OfficialAccount
+from .certifications import validity_text
 from .common import ActionPagesMixin, CertifiedFilter
 from .menus import MenuItemInline
 
@@ -28,7 +29,7 @@ class CertificationInline(admin.TabularInline):
     certification pages, through the services, so this list is read-only."""
 
     model = Certification
-    fields = ["status", "legal_name", "registration_number", "submitted_at", "valid_from", "valid_until", "reviewed_by"]
+    fields = ["status", "legal_name", "registration_number", "submitted_at", "validity", "reviewed_by"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -43,6 +44,10 @@ class CertificationInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("reviewed_by")
+
+    @admin.display(description=gettext_lazy("Validity"))
+    def validity(self, obj):
+        return validity_text(obj)
 
 
 def _suspended(n: int) -> str:

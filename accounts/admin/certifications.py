@@ -45,6 +45,15 @@ def _certification_name(cert: Certification) -> str:
     return _("Certification #%(id)s") % {"id": cert.pk}
 
 
+def validity_text(cert: Certification) -> str:
+    """A certification's validity in words; a pending or rejected application has none yet."""
+    if not cert.has_validity:
+        return _("— (set on approval)")
+    return _("from %(start)s until %(end)s") % {
+        "start": format_moment(cert.valid_from, zone=False), "end": format_moment(cert.valid_until),
+    }
+
+
 @admin.register(Certification)
 class CertificationAdmin(ServiceErrorsAsMessagesMixin, ActionPagesMixin, admin.ModelAdmin):
     list_display = ["certification", "status_badge", "applicant", "submitted", "validity", "reviewed_by"]
@@ -100,13 +109,9 @@ class CertificationAdmin(ServiceErrorsAsMessagesMixin, ActionPagesMixin, admin.M
         }.get(obj.status, "off")
         return format_html('<span class="bc-badge bc-badge-{}">{}</span>', css, obj.get_status_display())
 
-    def _has_validity(self, obj) -> bool:
-        # A pending or rejected application has no validity yet: approval sets it.
-        return obj.status not in (Certification.Status.PENDING, Certification.Status.REJECTED)
-
     @admin.display(description=gettext_lazy("Validity"), ordering="valid_until")
     def validity(self, obj):
-        if not self._has_validity(obj):
+        if not obj.has_validity:
             return "—"
         return format_html(
             '<span style="white-space: nowrap">{} – {}</span>',
@@ -116,11 +121,7 @@ class CertificationAdmin(ServiceErrorsAsMessagesMixin, ActionPagesMixin, admin.M
 
     @admin.display(description=gettext_lazy("Valid"))
     def validity_period(self, obj):
-        if not self._has_validity(obj):
-            return _("— (set on approval)")
-        return _("from %(start)s until %(end)s") % {
-            "start": format_moment(obj.valid_from, zone=False), "end": format_moment(obj.valid_until),
-        }
+        return validity_text(obj)
 
     # Filing an application goes through submit_certification (one pending application at a time);
     # a refusal is a message (ServiceErrorsAsMessagesMixin).

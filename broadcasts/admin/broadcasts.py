@@ -18,10 +18,10 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import MenuItem
-from operator_console.admin_actions import ServiceErrorsAsMessagesMixin, next_url, service_action
+from operator_console.admin_actions import ServiceErrorsAsMessagesMixin, next_url, run_service, service_action
 from operator_console.admin_tools import ConsoleDatesMixin, parse_id
 from operator_console.platform_time import format_moment, platform_zone_name
 
@@ -46,6 +46,8 @@ from .transitions import (
     TransitionsMixin,
     approve_selected,
     cancel_selected,
+    duplicate_selected,
+    hidden_transition_notes,
     pause_selected,
     reject_selected,
     reschedule_selected,
@@ -68,11 +70,11 @@ class BroadcastAdmin(ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, Transition
     raw_id_fields = ("recipients",)  # up to 10,000 followers: ids, not a select
     actions = [
         submit_selected, approve_selected, reject_selected, reschedule_selected,
-        cancel_selected, pause_selected, resume_selected,
+        cancel_selected, pause_selected, resume_selected, duplicate_selected,
     ]
     readonly_fields = (
-        "status_display", "created_by", "created_at", "submitted_at", "reviewed_by", "reviewed_at",
-        "review_note", "findings_display", "progress", "total_count", "sent_count", "filtered_count",
+        "status_display", "audience_size_display", "created_by", "created_at", "submitted_at", "reviewed_by",
+        "reviewed_at", "review_note", "findings_display", "progress", "total_count", "sent_count", "filtered_count",
         "error_count", "batches", "started_at", "finished_at", "failure_reason", "job_finished_push",
     )
     content_fieldsets = (
@@ -87,7 +89,8 @@ class BroadcastAdmin(ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, Transition
     )
     review_fieldset = (
         gettext_lazy("Review"),
-        {"fields": ("status_display", "created_by", "created_at", "client_msg_id", "submitted_at", "reviewed_by",
+        {"fields": ("status_display", "audience_size_display", "created_by", "created_at", "client_msg_id",
+                    "submitted_at", "reviewed_by",
                     "reviewed_at", "review_note", "findings_display")},
     )
     delivery_fieldset = (
@@ -96,6 +99,14 @@ class BroadcastAdmin(ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, Transition
                     "started_at", "finished_at", "failure_reason")},
     )
     push_fieldset = (gettext_lazy("Job-finished event"), {"fields": ("job_finished_push",)})
+
+    class Media:
+        js = ("console/audience_picker.js",)  # tag and recipients shown only for the audience that uses them
+
+    @admin.display(description=gettext_lazy("Audience size"))
+    def audience_size_display(self, obj):
+        n = selectors.audience_size(obj)
+        return ngettext("%(count)s subscribed follower", "%(count)s subscribed followers", n) % {"count": f"{n:,}"}
 
     # ---- list columns
 
@@ -180,16 +191,31 @@ class BroadcastAdmin(ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, Transition
         """Store the draft through the services and return what they stored. A refusal here (a
         race after validation) is shown as a message by ServiceErrorsAsMessagesMixin."""
         if not change:
-            return services.create_broadcast(
+            stored = services.create_broadcast(
                 form.account, by=request.user, client_msg_id=form.client_msg_id, **form.draft_values()
             )
-        changes = form.changes()
-        if not changes:
-            return form.instance
-        return services.update_broadcast(form.instance, by=request.user, **changes)
+        elif changes := form.changes():
+            stored = services.update_broadcast(form.instance, by=request.user, **changes)
+        else:
+            stored = form.instance
+        if "_submit_for_review" not in request.POST:
+            self._warn_eligibility(request, stored)  # submitting shows them on the page it lands on
+        return stored
 
     def save_model(self, request, obj, form, change):
         pass  # save_form stored it through the services
+
+    def response_change(self, request, obj):
+        """The change page's Submit button posts the form: the edits were saved above, now submit them."""
+        if "_submit_for_review" in request.POST:
+            t = TRANSITIONS["submit"]
+            run_service(self, request, [obj], t.call, success=lambda done: t.success_message(done[0]), name=None)
+            return HttpResponseRedirect(self._change_url(obj))
+        return super().response_change(request, obj)
+
+    def _warn_eligibility(self, request, obj) -> None:
+        for warning in services.eligibility_report(obj).warnings:
+            self.message_user(request, warning.message, messages.WARNING)
 
     def add_view(self, request, form_url="", extra_context=None):
         # The same add form posted again (a double click on Save, a resubmit): show the draft the
@@ -219,6 +245,7 @@ class BroadcastAdmin(ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, Transition
         prefix = f"{self.opts.app_label}_{self.opts.model_name}"
         wrap = self.admin_site.admin_view
         return [
+            path("mine/", wrap(self.mine_view), name=f"{prefix}_mine"),
             path("<path:object_id>/review/", wrap(self.review_view), name=f"{prefix}_review"),
             path("<path:object_id>/do/<slug:transition>/", wrap(self.transition_view), name=f"{prefix}_transition"),
             *super().get_urls(),
@@ -266,6 +293,20 @@ class BroadcastAdmin(ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, Transition
         )
         return response or HttpResponseRedirect(back)
 
+    def mine_view(self, request):
+        """The person's own broadcasts with their status and the reviewer's reason."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        rows = [(b, self._change_url(b), status_badge(b), send_time_column(b)) for b in selectors.broadcasts_by(request.user)]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("My broadcasts"),
+            "rows": rows,
+            "platform_zone": platform_zone_name(),
+        }
+        return TemplateResponse(request, "admin/broadcasts/broadcast/mine.html", context)
+
     def review_view(self, request, object_id):
         obj, redirect = self._object_or_redirect(request, object_id)
         if redirect:
@@ -292,8 +333,18 @@ class BroadcastAdmin(ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, Transition
                 + f"?broadcast_id={obj.pk}",
                 here=request.get_full_path(),
                 platform_zone=platform_zone_name(),
+                transition_notes=hidden_transition_notes(request.user, obj),
+                submit_with_form=self.has_change_permission(request, obj),
+                eligibility_warnings=eligibility_warnings(obj),
             )
         return super().change_view(request, object_id, form_url, extra_context=extra)
+
+
+def eligibility_warnings(b: Broadcast) -> list[str]:
+    """What approval would refuse today but may accept by the send time (before approval only)."""
+    if b.status not in (Broadcast.Status.DRAFT, Broadcast.Status.PENDING_REVIEW):
+        return []
+    return [w.message for w in services.eligibility_report(b).warnings]
 
 
 def custom_menu(account) -> list[MenuItem]:
@@ -333,6 +384,7 @@ def review_context(request, b: Broadcast) -> dict:
         "is_author": b.created_by_id is not None and b.created_by_id == request.user.pk,
         "changed_content": request.user.pk in selectors.content_changers(b),
         "transitions": transition_buttons(request.user, b),
+        "eligibility_warnings": eligibility_warnings(b),
         "history": selectors.broadcast_history(b),
         "change_url": reverse("admin:broadcasts_broadcast_change", args=[b.pk]),
         "queue_url": reverse("admin:broadcasts_pendingbroadcast_changelist"),

@@ -11,13 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from operator_console.admin_actions import NoInputForm, referer_url, service_action
 
-from .. import lifecycle, services
+from .. import lifecycle, selectors, services
 from ..forms import ApproveForm, RejectForm, RescheduleForm
 from ..models import Broadcast
 from .display import when_sent_text
@@ -53,7 +55,7 @@ class Transition:
 
     def perms_for(self, status: str | None) -> tuple[str, ...]:
         """Any one of these permissions allows the transition (for this status, or for any)."""
-        if self.action == Action.SUBMIT:
+        if self.action in (Action.SUBMIT, Action.WITHDRAW, Action.DUPLICATE):
             return (SUBMIT_PERM,)
         if self.action in (Action.PAUSE, Action.RESUME):
             return (CONTROL_PERM,)
@@ -79,10 +81,18 @@ class Transition:
     def has_input(self) -> bool:
         return bool(self.form_class.base_fields)
 
+    @property
+    def asks_first(self) -> bool:
+        """Opens its own page before acting: it asks for something, or it cannot be undone (cancel)."""
+        return self.has_input or self.danger
+
     def call(self, broadcast: Broadcast, *, by, **kwargs) -> Broadcast:
         return getattr(services, self.service)(broadcast, by=by, **kwargs)
 
     def success_message(self, b: Broadcast) -> str:
+        if self.action == Action.DUPLICATE:
+            url = reverse("admin:broadcasts_broadcast_change", args=[b.pk])
+            return format_html(_("Copied into a new draft: <a href=\"{}\">“{}” (#{})</a>."), url, b.title, b.pk)
         if self.action in (Action.APPROVE, Action.RESCHEDULE):
             return _("“%(title)s” %(done)s; it will be sent %(when)s.") % {
                 "title": b.title, "done": self.done, "when": when_sent_text(b),
@@ -122,6 +132,12 @@ TRANSITIONS = {
         Transition(Action.PAUSE, gettext_lazy("Pause sending"), gettext_lazy("paused"), "pause_broadcast",
                    help=gettext_lazy("No further batch starts until resumed.")),
         Transition(Action.RESUME, gettext_lazy("Resume sending"), gettext_lazy("resumed"), "resume_broadcast"),
+        Transition(Action.WITHDRAW, gettext_lazy("Withdraw to draft"), gettext_lazy("withdrawn to draft"),
+                   "withdraw_broadcast",
+                   help=gettext_lazy("Takes it out of the review queue so that you can change it and submit again.")),
+        Transition(Action.DUPLICATE, gettext_lazy("Duplicate as new draft"), gettext_lazy("duplicated"),
+                   "duplicate_broadcast",
+                   help=gettext_lazy("A new draft with the same content and audience; this broadcast stays as it is.")),
         Transition(Action.CANCEL, gettext_lazy("Cancel"), gettext_lazy("cancelled"), "cancel_broadcast", danger=True,
                    help=gettext_lazy(
                        "Before sending, its quota slot is given back; once sending, no further batch goes out."
@@ -130,8 +146,24 @@ TRANSITIONS = {
 }
 
 
+def _not_for(user, b: Broadcast, t: Transition) -> str | None:
+    """Why the button of `t` is hidden from `user` although its role allows it (one line), or None."""
+    if t.action == Action.APPROVE and user.pk in selectors.content_changers(b):
+        return _("Approve is not offered: you wrote or changed this broadcast, so another reviewer approves it "
+                 "(four eyes).")
+    if t.action == Action.WITHDRAW and b.created_by_id != user.pk:
+        return ""  # only the author withdraws; a reviewer rejects instead (the Reject button)
+    return None
+
+
 def available_transitions(user, b: Broadcast) -> list[Transition]:
-    return [t for t in TRANSITIONS.values() if t.applies_to(b) and t.allowed(user, b)]
+    return [t for t in TRANSITIONS.values() if t.applies_to(b) and t.allowed(user, b) and _not_for(user, b, t) is None]
+
+
+def hidden_transition_notes(user, b: Broadcast) -> list[str]:
+    """The one-line reasons for the buttons `user`'s role allows on `b` but the page does not offer."""
+    notes = (_not_for(user, b, t) for t in TRANSITIONS.values() if t.applies_to(b) and t.allowed(user, b))
+    return [note for note in notes if note]
 
 
 def transition_buttons(user, b: Broadcast) -> list[tuple[Transition, object]]:
@@ -199,3 +231,4 @@ reschedule_selected = _bulk_action("reschedule", "approve")
 cancel_selected = _bulk_action("cancel", "cancel")
 pause_selected = _bulk_action("pause", "control")
 resume_selected = _bulk_action("resume", "control")
+duplicate_selected = _bulk_action("duplicate", "submit")

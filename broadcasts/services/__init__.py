@@ -4,9 +4,10 @@ The only writer of the broadcasts app's business state: admin actions, tasks, co
 and the API call these names (a public contract: `services.submit_broadcast`,
 `services.deliver_batch`, ...). One module per concern:
 
-    drafts       validate_draft, validate_edit, create_broadcast, update_broadcast
-    review       submit / approve / reject / cancel / reschedule (lifecycle.TABLE decides)
-    eligibility  check_can_send: account status (R7) and certification (R4) at send time
+    drafts       validate_draft, validate_edit, create_broadcast, update_broadcast, duplicate_broadcast
+    review       submit / withdraw / approve / reject / cancel / reschedule (lifecycle.TABLE decides)
+    eligibility  check_can_send: account status (R7) and certification (R4) at send time;
+                 eligibility_report: approval's checks asked ahead (certain refusals, warnings)
     quota        reserve / release / move the account-quota slot (R2, R3, R3a)
     penalties    record_violation, apply_penalties, void_violation (R7)
     dispatch     dispatch_due_broadcasts, dispatch_broadcast, requeue_stale_batches
@@ -21,15 +22,30 @@ from .api_sends import cancel_through_api, preview_through_api, send_through_api
 from .control import pause_broadcast, resume_broadcast, start_sending
 from .delivery import deliver_batch, finish_broadcast
 from .dispatch import dispatch_broadcast, dispatch_due_broadcasts, enqueue_batches, requeue_stale_batches
-from .drafts import EDITABLE_FIELDS, create_broadcast, update_broadcast, validate_draft, validate_edit
-from .eligibility import check_can_send
+from .drafts import (
+    EDITABLE_FIELDS,
+    create_broadcast,
+    duplicate_broadcast,
+    update_broadcast,
+    validate_draft,
+    validate_edit,
+)
+from .eligibility import EligibilityReport, check_can_send, eligibility_report
 from .job_finished import job_finished_event, push_job_finished, queue_job_finished_push
 from .penalties import apply_penalties, record_violation, void_violation
 from .quota import move_reservation, release_reservation, reserve_slot
-from .review import approve_broadcast, cancel_broadcast, reject_broadcast, reschedule_broadcast, submit_broadcast
+from .review import (
+    approve_broadcast,
+    cancel_broadcast,
+    reject_broadcast,
+    reschedule_broadcast,
+    submit_broadcast,
+    withdraw_broadcast,
+)
 
 __all__ = [
     "EDITABLE_FIELDS",
+    "EligibilityReport",
     "apply_penalties",
     "approve_broadcast",
     "cancel_broadcast",
@@ -37,8 +53,10 @@ __all__ = [
     "check_can_send",
     "create_broadcast",
     "deliver_batch",
+    "duplicate_broadcast",
     "dispatch_broadcast",
     "dispatch_due_broadcasts",
+    "eligibility_report",
     "enqueue_batches",
     "finish_broadcast",
     "job_finished_event",
@@ -61,4 +79,5 @@ __all__ = [
     "validate_draft",
     "validate_edit",
     "void_violation",
+    "withdraw_broadcast",
 ]

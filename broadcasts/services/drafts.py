@@ -13,6 +13,7 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import AuditEvent, Follower, OfficialAccount, Tag
@@ -269,3 +270,25 @@ def update_broadcast(broadcast: Broadcast, *, by, **fields) -> Broadcast:
         _set_recipients(b, ids)
     record_event(b, by=by, verb=AuditEvent.Verb.EDITED, note=", ".join(sorted(fields)))
     return b
+
+
+def duplicate_broadcast(broadcast: Broadcast, *, by) -> Broadcast:
+    """A new draft by `by` with the content, audience and (future) send time of any broadcast; a
+    rejected one's reason is carried onto the copy so its author sees what to fix.
+
+    Raises invalid_content, invalid_audience, unsafe_text (the copy is validated as any draft).
+    """
+    lifecycle.require(broadcast, lifecycle.Action.DUPLICATE)
+    source = Broadcast.objects.get(pk=broadcast.pk)
+    ids = list(source.recipients.order_by("id").values_list("id", flat=True))
+    future = source.scheduled_at if source.scheduled_at and source.scheduled_at > timezone.now() else None
+    with transaction.atomic():
+        copy = create_broadcast(
+            source.account, by=by, recipients=ids, scheduled_at=future,
+            note=_("duplicate of #%(id)s") % {"id": source.pk},
+            **{name: getattr(source, name) for name in CONTENT_FIELDS},
+        )
+        if source.status == Broadcast.Status.REJECTED and source.review_note:
+            copy.review_note = _("Copy of #%(id)s, rejected: %(reason)s") % {"id": source.pk, "reason": source.review_note}
+            copy.save(update_fields=["review_note"])
+    return copy

@@ -1,18 +1,23 @@
 """Whether an account may send a broadcast at a given moment: account status (R7) and the
 certification gate of the advanced mass interface (R4). Approval, rescheduling and dispatch
-all ask here, so the same sentence refuses at every step."""
+all ask here, so the same sentence refuses at every step; `eligibility_report` asks the same
+questions ahead, on save and on submit."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Certification, OfficialAccount
+from operator_console.errors import DomainError
 from operator_console.platform_time import as_platform_time, format_moment
 
-from ..exceptions import AccountSuspended, CertificationRequired
+from ..exceptions import AccountSuspended, CertificationRequired, SendTimePast
 from ..models import Broadcast
+from .quota import check_slot_free
 
 
 def send_time(send_at: datetime | None) -> datetime:
@@ -54,29 +59,80 @@ def _advanced_what(b: Broadcast) -> str:
     return "a broadcast through the advanced mass interface (API)"
 
 
+def _send_problems(account: OfficialAccount, b: Broadcast, at: datetime) -> list[tuple[bool, DomainError]]:
+    """Account status (R7) and the certification gate (R4) at `at`: (certain, refusal) pairs, in the
+    order approval raises them. `certain`: nothing done before the send time lifts it."""
+    problems = []
+    if account.is_suspended(at):
+        until = f"until {format_moment(account.suspended_until)}" if account.suspended_until else "until reinstated"
+        reason = f", reason: {account.suspension_reason}" if account.suspension_reason else ""
+        problems.append((False, AccountSuspended(
+            f"{kind_and_name(account)} is suspended {until}{reason}; it cannot broadcast at {format_moment(at)}.",
+            account=account.pk,
+        )))
+    if b.needs_advanced_interface:
+        what = _advanced_what(b)
+        if not account.is_service:
+            problems.append((True, CertificationRequired(
+                f"{kind_and_name(account)} cannot send {what}: the advanced mass interface is open only to "
+                "certified service accounts.",
+                account=account.pk, field="audience",
+            )))
+        elif not account.is_certified(at=at):
+            problems.append((False, CertificationRequired(
+                f"{kind_and_name(account)} has no certification valid at {format_moment(at)} "
+                f"({_certification_status(account, at)}); {what} needs a certified service account.",
+                account=account.pk,
+            )))
+    return problems
+
+
 def check_can_send(account: OfficialAccount, b: Broadcast, at: datetime) -> None:
     """Account status (R7) and the certification gate (R4) at the send time `at`.
 
     Raises account_suspended, certification_required.
     """
-    if account.is_suspended(at):
-        until = f"until {format_moment(account.suspended_until)}" if account.suspended_until else "until reinstated"
-        reason = f", reason: {account.suspension_reason}" if account.suspension_reason else ""
-        raise AccountSuspended(
-            f"{kind_and_name(account)} is suspended {until}{reason}; it cannot broadcast at {format_moment(at)}.",
-            account=account.pk,
-        )
-    if b.needs_advanced_interface:
-        what = _advanced_what(b)
-        if not account.is_service:
-            raise CertificationRequired(
-                f"{kind_and_name(account)} cannot send {what}: the advanced mass interface is open only to "
-                "certified service accounts.",
-                account=account.pk,
-            )
-        if not account.is_certified(at=at):
-            raise CertificationRequired(
-                f"{kind_and_name(account)} has no certification valid at {format_moment(at)} "
-                f"({_certification_status(account, at)}); {what} needs a certified service account.",
-                account=account.pk,
-            )
+    for _certain, refusal in _send_problems(account, b, at):
+        raise refusal
+
+
+@dataclass(frozen=True)
+class EligibilityReport:
+    """What approval would say about a broadcast, asked ahead (on save and on submit).
+
+    `refusals`: certain now (nothing before the send time lifts them); `warnings`: approval would
+    refuse today, but that may change by the send time (a certification granted, a slot freed).
+    """
+
+    refusals: tuple[DomainError, ...] = ()
+    warnings: tuple[DomainError, ...] = ()
+
+    def raise_refusal(self) -> None:
+        if self.refusals:
+            raise self.refusals[0]
+
+
+def eligibility_report(b: Broadcast, *, account: OfficialAccount | None = None,
+                       at: datetime | None = None) -> EligibilityReport:
+    """The checks approve_broadcast makes (check_can_send, the quota slot), made now for the send time
+    `at` (default the broadcast's own; past or empty means now), sorted into certain and maybe.
+    `b` may be unsaved (the admin form's draft). Writes nothing. A send time in the past is certain
+    (send_time_past) for a draft or a broadcast pending review.
+    """
+    account = account or b.account
+    refusals, warnings = [], []
+    if at is None and b.scheduled_at is not None and b.scheduled_at < timezone.now():
+        refusals.append(SendTimePast(
+            _("The send time %(when)s is in the past; choose a later one, or leave it empty to send on approval.")
+            % {"when": format_moment(b.scheduled_at)},
+            field="scheduled_at",
+        ))
+    moment = send_time(at or b.scheduled_at)
+    for certain, refusal in _send_problems(account, b, moment):
+        (refusals if certain else warnings).append(refusal)
+    if b.counts_against_account_quota:
+        try:
+            check_slot_free(b, account=account, at=moment)
+        except DomainError as exc:  # quota_exceeded, no_quota_policy: a slot or a policy may come
+            warnings.append(exc)
+    return EligibilityReport(tuple(refusals), tuple(warnings))

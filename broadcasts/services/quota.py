@@ -13,6 +13,22 @@ from ..models import QuotaReservation
 from ..windows import window_for
 
 
+def check_slot_free(broadcast, *, account, at: datetime):
+    """The policy, window and taken slots of the window of `at`, when a slot is free there
+    (approval takes it; the eligibility report warns ahead). Raises quota_exceeded, no_quota_policy.
+    """
+    policy = selectors.account_policy(account, at)
+    window = window_for(policy.period, at)
+    # An unsaved draft (the admin form asking ahead) holds no slot to leave out.
+    taken = selectors.used_slots(account, policy, window, exclude_broadcast=broadcast if broadcast.pk else None)
+    if len(taken) >= policy.limit:
+        raise QuotaExceeded(
+            selectors.quota_exceeded_message(account, policy, window, len(taken)),
+            account=account.pk, policy=policy.pk, window=window.label, used=len(taken), limit=policy.limit,
+        )
+    return policy, window, taken
+
+
 def reserve_slot(broadcast, *, account, at: datetime) -> QuotaReservation | None:
     """Take the lowest free slot of the account quota for the window of `at` (platform zone).
 
@@ -22,14 +38,7 @@ def reserve_slot(broadcast, *, account, at: datetime) -> QuotaReservation | None
     """
     if not broadcast.counts_against_account_quota:
         return None
-    policy = selectors.account_policy(account, at)
-    window = window_for(policy.period, at)
-    taken = selectors.used_slots(account, policy, window, exclude_broadcast=broadcast)
-    if len(taken) >= policy.limit:
-        raise QuotaExceeded(
-            selectors.quota_exceeded_message(account, policy, window, len(taken)),
-            account=account.pk, policy=policy.pk, window=window.label, used=len(taken), limit=policy.limit,
-        )
+    policy, window, taken = check_slot_free(broadcast, account=account, at=at)
     # Fewer than `limit` slots are taken, so one of 1..limit is free even after ops lowered a limit.
     slot = min(set(range(1, policy.limit + 1)) - taken)
     try:

@@ -15,12 +15,12 @@ from accounts.services import record_event
 from operator_console.platform_time import format_moment
 
 from .. import lifecycle, moderation, selectors
-from ..exceptions import ContentBlocked, FourEyes, InvalidState, ReasonRequired
+from ..exceptions import ContentBlocked, FourEyes, InvalidState, NotAuthor, ReasonRequired
 from ..lifecycle import Action
 from ..models import Broadcast
 from ..windows import window_for
 from .drafts import CONTENT_FIELDS, validate_draft
-from .eligibility import check_can_send, send_time
+from .eligibility import check_can_send, eligibility_report, send_time
 from .locks import lock_broadcast
 from .penalties import record_violation
 from .quota import move_reservation, release_reservation, reserve_slot
@@ -32,8 +32,10 @@ def submit_broadcast(broadcast: Broadcast, *, by) -> Broadcast:
     """Screen a draft and queue it for review (draft -> pending_review, flag findings attached).
 
     Screening runs before the row locks are taken; a draft edited meanwhile is refused (invalid_state).
+    What approval would certainly refuse (eligibility_report) is refused now, with the same sentence.
     A blocking rule rejects it at once and records a violation; both are committed
-    before ContentBlocked is raised. Raises invalid_state, invalid_content, invalid_audience, content_blocked.
+    before ContentBlocked is raised. Raises invalid_state, invalid_content, invalid_audience, content_blocked,
+    certification_required (a subscription account's targeted send), send_time_past.
     """
     content, findings = _screen_unlocked(broadcast)
     blocked = None
@@ -46,6 +48,7 @@ def submit_broadcast(broadcast: Broadcast, *, by) -> Broadcast:
             )
         ids = list(b.recipients.values_list("id", flat=True)) if b.audience == Broadcast.Audience.FOLLOWERS else []
         validate_draft(account, recipients=ids, **{name: getattr(b, name) for name in CONTENT_FIELDS})
+        eligibility_report(b, account=account).raise_refusal()  # what approval would certainly refuse
         blocks = [f for f in findings if f.is_block]
         now = timezone.now()
         b.submitted_at = now
@@ -122,6 +125,26 @@ def approve_broadcast(broadcast: Broadcast, *, by, send_at: datetime | None = No
         window = window_for(reservation.policy.period, at)
         note += f"; slot {reservation.slot} of {reservation.policy.limit} for {window.describe()}"
     record_event(b, by=by, verb=AuditEvent.Verb.APPROVED, note=note)
+    return b
+
+
+@transaction.atomic
+def withdraw_broadcast(broadcast: Broadcast, *, by) -> Broadcast:
+    """The author takes a broadcast pending review back to draft, to change it and submit again.
+
+    Raises not_author, invalid_state.
+    """
+    account, b = lock_broadcast(broadcast)
+    lifecycle.require(b, Action.WITHDRAW)
+    if by is None or b.created_by_id != by.pk:
+        raise NotAuthor(
+            _("Only the author of “%(title)s” can withdraw it to draft; a reviewer rejects it instead, with a reason.")
+            % {"title": b.title}
+        )
+    b.status = Status.DRAFT
+    b.submitted_at = None
+    b.save(update_fields=["status", "submitted_at"])
+    record_event(b, by=by, verb=AuditEvent.Verb.WITHDRAWN)
     return b
 
 
