@@ -369,6 +369,8 @@ class AuditEvent(models.Model):
         DELETED = "deleted", "deleted"
         SECRET_RESET = "secret_reset", "app secret reset"
         PREVIEWED = "previewed", "preview sent"
+        FLAGGED = "flagged", "flagged for over-marketing"
+        UNFLAGGED = "unflagged", "over-marketing flag cleared"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

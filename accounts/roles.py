@@ -24,6 +24,7 @@ VIEW_ALL = [
     "broadcasts.view_deliverybatch",
     "broadcasts.view_pushattempt",
     "broadcasts.view_previewmessage",
+    "broadcasts.view_unfollowflag",
 ]
 
 ROLES = {

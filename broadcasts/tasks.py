@@ -53,6 +53,12 @@ def requeue_stale_batches_task() -> int:
     return services.requeue_stale_batches()
 
 
+@shared_task(name=task_names.MEASURE_UNFOLLOWS, ignore_result=True)
+def measure_unfollows_task() -> int:
+    """Beat, every 10 minutes: unfollows after each recent broadcast, follower days, flags (R8)."""
+    return services.measure_unfollows()
+
+
 @shared_task(
     name=task_names.PUSH_JOB_FINISHED,
     bind=True,

@@ -253,6 +253,13 @@ BROADCAST_WEBHOOK_MAX_RETRIES = env.int("BROADCAST_WEBHOOK_MAX_RETRIES", default
 BROADCAST_PENALTY_POINTS = env.int("BROADCAST_PENALTY_POINTS", default=30)
 BROADCAST_PENALTY_WINDOW_DAYS = env.int("BROADCAST_PENALTY_WINDOW_DAYS", default=90)
 BROADCAST_PENALTY_DAYS = env.int("BROADCAST_PENALTY_DAYS", default=7)
+# R8 over-marketing flags (README, "Over-marketing insight"): an account is flagged when its 72 h
+# unfollow rate over its last N measured broadcasts is above the rate, once they sent at least
+# MIN_SENT messages; a newly raised flag costs POINTS violation points (R7; 0: off).
+BROADCAST_UNFOLLOW_FLAG_RATE = env.float("BROADCAST_UNFOLLOW_FLAG_RATE", default=0.005)
+BROADCAST_UNFOLLOW_FLAG_BROADCASTS = env.int("BROADCAST_UNFOLLOW_FLAG_BROADCASTS", default=5)
+BROADCAST_UNFOLLOW_FLAG_MIN_SENT = env.int("BROADCAST_UNFOLLOW_FLAG_MIN_SENT", default=1000)
+BROADCAST_UNFOLLOW_FLAG_POINTS = env.int("BROADCAST_UNFOLLOW_FLAG_POINTS", default=0)
 # Job-finished events (MASSSENDJOBFINISH) pushed to an account's server when an API broadcast ends:
 # seconds per POST (the platform gives a server 5 s) and retries of a transient failure, with backoff.
 BROADCAST_PUSH_TIMEOUT = env.float("BROADCAST_PUSH_TIMEOUT", default=5.0)

@@ -174,3 +174,22 @@ def statuses(b: Broadcast) -> dict[int, str]:
 def inbox_of(b: Broadcast) -> dict[int, bool]:
     """The broadcast's inbox messages: follower id -> folded."""
     return dict(InboxMessage.objects.filter(broadcast=b).values_list("follower_id", "folded"))
+
+
+# --- a sent broadcast's history, written directly (over-marketing insight, R8) ------------------------
+
+
+def make_sent(account: OfficialAccount, *, at: datetime, followers, title: str = "Weekly offer",
+              status: str = Broadcast.Status.SENT) -> Broadcast:
+    """A broadcast of `account` already sent at `at`: one sent Delivery per follower, delivered at `at`
+    (written directly, as a finished delivery leaves them; no review, no audit)."""
+    followers = list(followers)
+    b = Broadcast.objects.create(
+        account=account, title=title, body="Offer", status=status, scheduled_at=at, started_at=at,
+        finished_at=at + timedelta(minutes=1), total_count=len(followers), sent_count=len(followers),
+        batch_count=1, batches_done=1,
+    )
+    Delivery.objects.bulk_create(
+        [Delivery(broadcast=b, follower=f, status=Delivery.Status.SENT, delivered_at=at) for f in followers]
+    )
+    return b

@@ -3,13 +3,14 @@ for foreign keys, estimated counts instead of COUNT(*)."""
 
 from __future__ import annotations
 
-from django.contrib import admin
-from django.utils.translation import gettext_lazy
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy, ngettext
 
 from operator_console.admin_actions import AuditedChangesMixin
 from operator_console.admin_keyset import KeysetPaginationMixin
 from operator_console.admin_tools import EstimatedCountPaginator
 
+from .. import services
 from ..forms import FollowerForm, TagForm
 from ..models import Follower, Tag
 from .common import AccountFilter
@@ -31,6 +32,23 @@ class FollowerAdmin(AuditedChangesMixin, KeysetPaginationMixin, admin.ModelAdmin
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER  # facet counts would COUNT(*) millions of rows per choice
     paginator = EstimatedCountPaginator
+    actions = ["mark_unfollowed", "mark_following"]
+
+    @admin.action(description=gettext_lazy("Mark selected followers as unfollowed now"), permissions=["change"])
+    def mark_unfollowed(self, request, queryset):
+        self._set_following(request, queryset, following=False)
+
+    @admin.action(description=gettext_lazy("Mark selected followers as following again now"), permissions=["change"])
+    def mark_following(self, request, queryset):
+        self._set_following(request, queryset, following=True)
+
+    def _set_following(self, request, queryset, *, following: bool):
+        followers = list(queryset.only("id", "account_id", "openid"))
+        changed = services.set_following(followers, by=request.user, following=following)
+        self.message_user(request, ngettext(
+            "%(changed)d of %(count)d follower changed (the others already were so).",
+            "%(changed)d of %(count)d followers changed (the others already were so).", len(followers),
+        ) % {"changed": changed, "count": len(followers)}, messages.SUCCESS)
 
 
 @admin.register(Tag)

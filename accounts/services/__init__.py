@@ -30,6 +30,7 @@ from .followers import (
     FollowerEventIn,
     apply_follower_events,
     follow,
+    set_following,
     unfollow,
     validate_follower,
     validate_tag_name,
@@ -38,6 +39,7 @@ from .menus import save_menu_item
 from .status import change_account_kind, lift_expired_suspensions, reinstate_account, suspend_account
 
 __all__ = [
+    "set_following",
     "APPLIED",
     "AUDIT_VALUE_MAX",
     "FOLLOWER_EVENTS_MAX",

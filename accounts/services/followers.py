@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,10 +23,12 @@ from ..exceptions import (
     TimeInFuture,
 )
 from ..models import (
+    AuditEvent,
     Follower,
     FollowerEvent,
     OfficialAccount,
 )
+from .audit import record_event
 
 
 def validate_follower(*, openid: str = "", nickname: str = "") -> dict:
@@ -83,6 +86,24 @@ def unfollow(follower: Follower, *, at: datetime | None = None) -> Follower:
     """The follower unfollows at `at` (default now); unfollowing an unfollowed follower changes nothing, and
     so does a time older than the follower's last change. Raises time_in_future."""
     return _change_one(follower, FollowerEvent.Kind.UNSUBSCRIBE, at)
+
+
+@transaction.atomic
+def set_following(followers: Sequence[Follower], *, by, following: bool) -> int:
+    """Ops mark followers as following again or unfollowed, now (the admin's actions): the same rule as
+    the platform's events, in batches of FOLLOWER_EVENTS_MAX; each change audited. Returns followers changed."""
+    kind = FollowerEvent.Kind.SUBSCRIBE if following else FollowerEvent.Kind.UNSUBSCRIBE
+    app_ids = dict(OfficialAccount.objects.filter(pk__in={f.account_id for f in followers}).values_list("pk", "app_id"))
+    note = "marked as following again by ops" if following else "marked as unfollowed by ops"
+    changed = 0
+    for start in range(0, len(followers), FOLLOWER_EVENTS_MAX):
+        chunk = followers[start:start + FOLLOWER_EVENTS_MAX]
+        results = apply_follower_events([FollowerEventIn(app_ids[f.account_id], f.openid, kind) for f in chunk])
+        for follower, result in zip(chunk, results, strict=True):
+            if result.status == APPLIED:
+                changed += 1
+                record_event(follower, by=by, verb=AuditEvent.Verb.EDITED, note=note)
+    return changed
 
 
 def _change_one(follower: Follower, kind: str, at: datetime | None) -> Follower:

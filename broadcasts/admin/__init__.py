@@ -6,4 +6,4 @@ refusals are DomainErrors shown as messages or form errors, never as a 500. Perm
 checked on the server for every button and action, not only by hiding them.
 """
 
-from . import broadcasts, delivery, policies, previews, queue  # noqa: F401  (registration)
+from . import broadcasts, delivery, insight, policies, previews, queue  # noqa: F401  (registration)

@@ -15,16 +15,19 @@ from .broadcasts import (
     Violation,
 )
 from .delivery import Delivery, DeliveryBatch, FollowerQuotaUsage, InboxMessage, PushAttempt
+from .insight import CURVE_HOURS, FollowerDay, UnfollowFlag, UnfollowMeasure
 
 __all__ = [
     "CLIENT_MSG_ID_MAX_BYTES",
     "CLIENT_MSG_ID_WINDOW",
+    "CURVE_HOURS",
     "RECIPIENTS_MAX",
     "RECIPIENTS_MIN",
     "Broadcast",
     "ContentRule",
     "Delivery",
     "DeliveryBatch",
+    "FollowerDay",
     "FollowerQuotaUsage",
     "InboxMessage",
     "PendingBroadcast",
@@ -32,5 +35,7 @@ __all__ = [
     "PushAttempt",
     "QuotaPolicy",
     "QuotaReservation",
+    "UnfollowFlag",
+    "UnfollowMeasure",
     "Violation",
 ]

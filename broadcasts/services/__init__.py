@@ -15,6 +15,7 @@ and the API call these names (a public contract: `services.submit_broadcast`,
     job_finished queue_job_finished_push, push_job_finished: the MASSSENDJOBFINISH event of API broadcasts
     control      pause_broadcast, resume_broadcast, start_sending
     locks        every row lock and its order
+    insight      measure_unfollows (beat), unfollow_figures, review_unfollow_flags (R8)
     api_sends    send_through_api, preview_through_api, cancel_through_api (the advanced mass interface)
 """
 
@@ -31,6 +32,15 @@ from .drafts import (
     validate_edit,
 )
 from .eligibility import EligibilityReport, check_can_send, eligibility_report
+from .insight import (
+    account_rate,
+    measure_broadcast,
+    measure_unfollows,
+    measured_broadcasts,
+    refresh_follower_days,
+    review_unfollow_flags,
+    unfollow_figures,
+)
 from .job_finished import job_finished_event, push_job_finished, queue_job_finished_push
 from .penalties import apply_penalties, record_violation, void_violation
 from .quota import move_reservation, release_reservation, reserve_slot
@@ -44,6 +54,13 @@ from .review import (
 )
 
 __all__ = [
+    "unfollow_figures",
+    "review_unfollow_flags",
+    "refresh_follower_days",
+    "measured_broadcasts",
+    "measure_unfollows",
+    "measure_broadcast",
+    "account_rate",
     "EDITABLE_FIELDS",
     "EligibilityReport",
     "apply_penalties",

@@ -1,0 +1,82 @@
+"""unfollow_report [--account APP_ID] [--since DATE] [--csv]: unfollows after each broadcast (R8),
+computed fresh by the service the beat job runs (broadcasts.services.unfollow_figures)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+
+from django.core.management.base import CommandError
+
+from accounts.models import OfficialAccount
+from broadcasts import services
+from operator_console.admin_tools import EARLIEST_YEAR, LATEST_YEAR
+from operator_console.command import ConsoleCommand
+from operator_console.platform_time import format_moment, platform_zone
+
+CSV_COLUMNS = ["broadcast_id", "app_id", "sent", "unfollows_24h", "unfollows_72h", "rate_72h"]
+HEADERS = ["BROADCAST", "APP ID", "SENT AT", "SENT", "UNFOLLOWS 24H", "UNFOLLOWS 72H", "RATE 72H", "COMPLETE"]
+
+
+def parse_since(value: str) -> datetime:
+    """An ISO date: the start of that day in the platform time zone."""
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        raise CommandError(f"--since: “{value}” is not an ISO date (for example 2026-11-01).") from None
+    if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+        raise CommandError(f"--since: “{value}” is outside the years {EARLIEST_YEAR}–{LATEST_YEAR}.")
+    return datetime(day.year, day.month, day.day, tzinfo=platform_zone())
+
+
+def fraction(value) -> str:
+    """A rate as a plain decimal fraction: 0.3, 0.012345, 0 (never 3E-1)."""
+    return format(value.normalize(), "f")
+
+
+class Command(ConsoleCommand):
+    help = (
+        "Per broadcast: recipients who unfollowed within 24 h and 72 h of delivery (each unfollow counted for "
+        "the latest broadcast the follower received from the account) and the 72 h rate, computed now."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--account", metavar="APP_ID", help="Only this account's broadcasts (its app id).")
+        parser.add_argument("--since", metavar="DATE", help="Only broadcasts sent from this day (platform time zone).")
+        parser.add_argument("--csv", dest="as_csv", action="store_true", help=f"CSV: {','.join(CSV_COLUMNS)}.")
+
+    def handle(self, *args, account=None, since=None, as_csv=False, **options):
+        broadcasts = services.measured_broadcasts()
+        if account:
+            if not OfficialAccount.objects.filter(app_id=account).exists():
+                raise CommandError(f"No official account has the app id “{account}”.")
+            broadcasts = broadcasts.filter(account__app_id=account)
+        if since:
+            broadcasts = broadcasts.filter(started_at__gte=parse_since(since))
+        rows = [(b, services.unfollow_figures(b)) for b in broadcasts.iterator(chunk_size=200)]
+        if as_csv:
+            self._write_csv(rows)
+        else:
+            self._write_table(rows)
+
+    def _write_csv(self, rows):
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        for _b, f in rows:
+            writer.writerow([f.broadcast_id, f.app_id, f.sent, f.unfollows_24h, f.unfollows_72h, fraction(f.rate_72h)])
+        self.stdout.write(out.getvalue(), ending="")
+
+    def _write_table(self, rows):
+        if not rows:
+            self.stdout.write("No sent broadcasts.")
+            return
+        table = [HEADERS] + [
+            [f"#{f.broadcast_id}", f.app_id, format_moment(b.started_at), f.sent, f.unfollows_24h, f.unfollows_72h,
+             f"{f.rate_72h:.2%}", "yes" if f.is_final else "not yet (72 h still running)"]
+            for b, f in rows
+        ]
+        widths = [max(len(str(r[i])) for r in table) for i in range(len(HEADERS))]
+        for r in table:
+            self.stdout.write("  ".join(str(cell).ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())

@@ -1,0 +1,180 @@
+"""Over-marketing insight (R8): unfollows after each broadcast, stored beside it, and the accounts
+flagged when their 72 h unfollow rate stays high. The beat job and unfollow_report both call here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import AuditEvent, OfficialAccount
+from accounts.services import record_event
+from operator_console.platform_time import in_platform_zone, platform_zone_name
+
+from .. import unfollow_sql
+from ..models import CURVE_HOURS, Broadcast, UnfollowFlag, UnfollowMeasure
+from .locks import lock_account
+from .penalties import record_violation
+
+SHORT = timedelta(hours=24)
+HORIZON = timedelta(hours=72)
+# The follower days recounted by each run: the horizon and a day more, so that platform events
+# that arrive a little late are counted on their day.
+FOLLOWER_DAYS_REFRESHED = 4
+MEASURED_STATUSES = (Broadcast.Status.SENT, Broadcast.Status.PARTIALLY_SENT)
+RATE_PLACES = Decimal("0.000001")
+
+
+class Figures(NamedTuple):
+    """A broadcast's unfollows after delivery: what unfollow_report prints and UnfollowMeasure keeps."""
+
+    broadcast_id: int
+    app_id: str
+    sent: int
+    unfollows_24h: int
+    unfollows_72h: int
+    rate_72h: Decimal
+    curve: list[int]
+    is_final: bool
+
+
+def rate(unfollows: int, sent: int) -> Decimal:
+    """unfollows / sent as a decimal fraction to 6 places; 0 when nothing was sent."""
+    if not sent:
+        return Decimal(0)
+    return (Decimal(unfollows) / Decimal(sent)).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+
+
+def measured_broadcasts() -> QuerySet[Broadcast]:
+    """Broadcasts that have recipients to measure: finished with some sent, oldest send first."""
+    return (Broadcast.objects.filter(status__in=MEASURED_STATUSES, sent_count__gt=0, started_at__isnull=False)
+            .select_related("account").order_by("started_at", "id"))
+
+
+def unfollow_figures(broadcast: Broadcast, *, now: datetime | None = None) -> Figures:
+    """Count, fresh, the broadcast's recipients who unfollowed within 24 h and 72 h of their delivery,
+    each unfollow attributed to the latest broadcast the follower had received from the account
+    (one set-based statement, unfollow_sql). Raises nothing."""
+    now = now or timezone.now()
+    last_delivery = broadcast.finished_at or now
+    rows = unfollow_sql.unfollow_buckets(
+        broadcast_id=broadcast.pk, account_id=broadcast.account_id,
+        since=broadcast.started_at, until=last_delivery + HORIZON,
+        horizon_s=int(HORIZON.total_seconds()), short_s=int(SHORT.total_seconds()), buckets=CURVE_HOURS,
+    )
+    curve = [0] * CURVE_HOURS
+    for bucket, n, _short in rows:
+        curve[bucket] = n
+    within_72h = sum(n for _b, n, _s in rows)
+    return Figures(
+        broadcast_id=broadcast.pk, app_id=broadcast.account.app_id, sent=broadcast.sent_count,
+        unfollows_24h=sum(s for _b, _n, s in rows), unfollows_72h=within_72h,
+        rate_72h=rate(within_72h, broadcast.sent_count), curve=curve,
+        is_final=broadcast.finished_at is not None and now >= broadcast.finished_at + HORIZON,
+    )
+
+
+def measure_broadcast(broadcast: Broadcast, *, now: datetime | None = None) -> UnfollowMeasure:
+    """Measure the broadcast's unfollows now and store them (UnfollowMeasure). Raises nothing."""
+    now = now or timezone.now()
+    f = unfollow_figures(broadcast, now=now)
+    measure, _created = UnfollowMeasure.objects.update_or_create(
+        broadcast=broadcast,
+        defaults={"account_id": broadcast.account_id, "sent": f.sent, "unfollows_24h": f.unfollows_24h,
+                  "unfollows_72h": f.unfollows_72h, "rate_72h": f.rate_72h, "curve": f.curve,
+                  "measured_at": now, "is_final": f.is_final},
+    )
+    return measure
+
+
+def measure_unfollows(*, now: datetime | None = None) -> int:
+    """Beat: measure every finished broadcast whose 72 h are not yet all measured, recount the recent
+    follower days, and raise or clear the flags of the accounts measured. Returns broadcasts measured."""
+    now = now or timezone.now()
+    todo = measured_broadcasts().exclude(unfollows__is_final=True)
+    accounts = set()
+    count = 0
+    for broadcast in todo.iterator(chunk_size=200):
+        measure_broadcast(broadcast, now=now)
+        accounts.add(broadcast.account_id)
+        count += 1
+    refresh_follower_days(now=now)
+    open_flags = UnfollowFlag.objects.filter(cleared_at__isnull=True).values_list("account_id", flat=True)
+    review_unfollow_flags(OfficialAccount.objects.filter(pk__in=accounts | set(open_flags)), now=now)
+    return count
+
+
+def refresh_follower_days(*, now: datetime | None = None) -> int:
+    """Recount the last FOLLOWER_DAYS_REFRESHED platform days of follows and unfollows per account
+    (the charts' pre-aggregated daily counts). Returns the rows written."""
+    now = in_platform_zone(now or timezone.now())
+    start = (now - timedelta(days=FOLLOWER_DAYS_REFRESHED - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    offset_hours = int(now.utcoffset().total_seconds() // 3600)
+    return unfollow_sql.refresh_follower_days(since=start, zone=platform_zone_name(), offset=f"{offset_hours:+d} hours")
+
+
+class AccountRate(NamedTuple):
+    broadcasts: int
+    sent: int
+    unfollows_72h: int
+    rate_72h: Decimal
+    worst: UnfollowMeasure | None
+
+
+def account_rate(account: OfficialAccount) -> AccountRate:
+    """The account's 72 h unfollow rate over its last BROADCAST_UNFOLLOW_FLAG_BROADCASTS measured
+    broadcasts: their unfollows over their sent (a weighted rate), and the worst of them."""
+    n = settings.BROADCAST_UNFOLLOW_FLAG_BROADCASTS
+    last = list(UnfollowMeasure.objects.filter(account=account)
+                .order_by("-broadcast__started_at", "-broadcast_id").select_related("broadcast")[:n])
+    sent = sum(m.sent for m in last)
+    unfollows = sum(m.unfollows_72h for m in last)
+    worst = max(last, key=lambda m: (m.rate_72h, m.broadcast_id), default=None)
+    return AccountRate(len(last), sent, unfollows, rate(unfollows, sent), worst)
+
+
+def review_unfollow_flags(accounts: Iterable[OfficialAccount], *, now: datetime | None = None) -> dict[int, bool]:
+    """Flag each account whose 72 h unfollow rate over its last broadcasts is above
+    BROADCAST_UNFOLLOW_FLAG_RATE (with at least BROADCAST_UNFOLLOW_FLAG_MIN_SENT sent), and clear the
+    flag of one whose rate fell; both audited. A newly raised flag costs
+    BROADCAST_UNFOLLOW_FLAG_POINTS violation points (R7) when that is set. Returns account id -> flagged."""
+    now = now or timezone.now()
+    return {account.pk: _review_one(account, now=now) for account in accounts}
+
+
+@transaction.atomic
+def _review_one(account: OfficialAccount, *, now: datetime) -> bool:
+    account = lock_account(account)  # one review of an account at a time: at most one open flag
+    threshold = Decimal(str(settings.BROADCAST_UNFOLLOW_FLAG_RATE)).quantize(RATE_PLACES)
+    figures = account_rate(account)
+    is_high = figures.sent >= settings.BROADCAST_UNFOLLOW_FLAG_MIN_SENT and figures.rate_72h > threshold
+    flag = UnfollowFlag.objects.filter(account=account, cleared_at__isnull=True).first()
+    if not is_high:
+        if flag is not None:
+            flag.cleared_at = flag.updated_at = now
+            flag.save(update_fields=["cleared_at", "updated_at"])
+            record_event(flag, by=None, verb=AuditEvent.Verb.UNFLAGGED, account=account,
+                         note=f"72 h unfollow rate {figures.rate_72h:.2%} over the last {figures.broadcasts} "
+                              f"broadcasts, at or below the threshold of {threshold:.2%}")
+        return False
+    worst = figures.worst
+    reason = (f"{figures.unfollows_72h} unfollows within 72 h of {figures.sent} sent over the last "
+              f"{figures.broadcasts} broadcasts: {figures.rate_72h:.2%}, above the threshold of {threshold:.2%}; "
+              f"highest: #{worst.broadcast_id} “{worst.broadcast.title}” at {worst.rate_72h:.2%}")
+    fields = {"rate_72h": figures.rate_72h, "threshold": threshold, "broadcasts_counted": figures.broadcasts,
+              "sent": figures.sent, "unfollows_72h": figures.unfollows_72h, "worst_broadcast_id": worst.broadcast_id,
+              "reason": reason, "updated_at": now}
+    if flag is not None:
+        UnfollowFlag.objects.filter(pk=flag.pk).update(**fields)
+        return True
+    flag = UnfollowFlag.objects.create(account=account, raised_at=now, **fields)
+    record_event(flag, by=None, verb=AuditEvent.Verb.FLAGGED, account=account, note=reason)
+    if settings.BROADCAST_UNFOLLOW_FLAG_POINTS:
+        record_violation(account, by=None, points=settings.BROADCAST_UNFOLLOW_FLAG_POINTS, broadcast=worst.broadcast)
+    return True
