@@ -50,8 +50,17 @@ class MassMessage(serializers.Serializer):
         }
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON true or false only: "yes", 1 or "true" are refused (47001), never read as a send to everyone."""
+
+    def to_internal_value(self, data):
+        if data is True or data is False:
+            return data
+        self.fail("invalid", input=data)
+
+
 class MassFilter(serializers.Serializer):
-    is_to_all = serializers.BooleanField(required=False, default=False)
+    is_to_all = StrictBooleanField(required=False, default=False)
     tag_id = _id(required=False, allow_null=True)
     group_id = _id(required=False, allow_null=True, help_text="The platform's older name of tag_id (wechatpy 1.8 sends it).")
 

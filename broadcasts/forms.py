@@ -55,6 +55,20 @@ def client_msg_id_for(token: str) -> str | None:
     return FORM_TOKEN_PREFIX + token if _FORM_TOKEN.fullmatch(token or "") else None
 
 
+class FollowerIdsField(forms.ModelMultipleChoiceField):
+    """Follower ids (the raw-id widget): a value that is not a whole number in the id range is
+    refused naming it, never passed to the database (a huge one overflowed it: a 500)."""
+
+    def _check_values(self, value):
+        for key in value:
+            text = str(key).strip()
+            if not (text.isascii() and text.isdigit() and int(text) < 2**63):
+                raise forms.ValidationError(
+                    gettext_lazy("“%(value)s” is not a follower id.") % {"value": text}, code="invalid_pk_value"
+                )
+        return super()._check_values([str(key).strip() for key in value])
+
+
 class BroadcastForm(forms.ModelForm):
     """A draft broadcast. Validating it writes nothing; BroadcastAdmin saves it through the services."""
 
@@ -71,6 +85,7 @@ class BroadcastForm(forms.ModelForm):
     class Meta:
         model = Broadcast
         fields = DRAFT_FIELDS
+        field_classes = {"recipients": FollowerIdsField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

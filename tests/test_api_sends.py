@@ -223,3 +223,12 @@ def test_a_clientmsgid_over_64_bytes_is_refused(api, acme, clientmsgid):
     assert refused(answer, 45067, "client_msg_id_too_long")
     assert api.post("message/mass/sendall", text("Hi", filter={"tag_id": tag.pk}, clientmsgid="x" * 64),
                     token)["errcode"] == 0
+
+
+@pytest.mark.parametrize("value", ["yes", "true", 1, "1", None])
+def test_is_to_all_takes_only_a_json_boolean(api, acme, value):
+    """A send to every follower is never guessed from "yes" or 1 (47001, nothing written)."""
+    account, fans, tag, token = acme
+    before = written()
+    answer = api.post("message/mass/sendall", text("Hi", filter={"is_to_all": value, "tag_id": tag.pk}), token)
+    assert refused(answer, 47001, "invalid_request") and written() == before

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.models import Follower, OfficialAccount, Tag
 
@@ -205,6 +206,8 @@ class QuotaPolicy(models.Model):
         return f"{self.get_kind_display()}: {self.limit} per {self.period} ({self.scope})"
 
     def clean(self):
+        if self.limit is not None and self.limit < 1:
+            raise ValidationError({"limit": _("A limit is at least 1; to stop broadcasts, suspend the account.")})
         if self.effective_until and self.effective_from and self.effective_until <= self.effective_from:
             raise ValidationError({"effective_until": "A policy must end after it starts."})
         if not (self.kind and self.scope and self.effective_from):
@@ -314,4 +317,5 @@ class Violation(models.Model):
         indexes = [models.Index(fields=["account", "created_at"], name="violation_account_time_idx")]
 
     def __str__(self):
-        return f"{self.account}: {self.points} points" + (" (voided)" if self.voided_at else "")
+        points = ngettext("%(n)d point", "%(n)d points", self.points) % {"n": self.points}
+        return f"{self.account}: {points}" + (" (voided)" if self.voided_at else "")

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import AuditEvent, OfficialAccount
 from accounts.services import record_event, suspend_account
@@ -30,7 +31,7 @@ def record_violation(
         account = lock_account(account)
         violation = Violation.objects.create(account=account, broadcast=broadcast, rule=rule, points=points)
         record_event(violation, by=by, verb=AuditEvent.Verb.VIOLATION, account=account,
-                     note=f"{points} points" + (f" for {rule}" if rule else ""))
+                     note=ngettext("%(n)d point", "%(n)d points", points) % {"n": points} + (f" for {rule}" if rule else ""))
         apply_penalties(account)
     return violation
 
@@ -80,6 +81,7 @@ def void_violation(violation: Violation, *, by, reason: str) -> Violation:
     points = selectors.violation_points(account, now=v.voided_at)
     record_event(
         v, by=by, verb=AuditEvent.Verb.VIOLATION_VOIDED, account=account,
-        note=f"{v.points} points no longer count ({points} in the penalty window now): {reason}",
+        note=ngettext("%(n)d point no longer counts", "%(n)d points no longer count", v.points) % {"n": v.points}
+        + f" ({points} in the penalty window now): {reason}",
     )
     return v

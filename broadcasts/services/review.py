@@ -9,6 +9,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import AuditEvent
 from accounts.services import record_event
@@ -70,7 +71,8 @@ def submit_broadcast(broadcast: Broadcast, *, by) -> Broadcast:
         record_violation(account, by=None, points=worst.rule.points, rule=worst.rule, broadcast=b)
         blocked = ContentBlocked(
             f"“{b.title}” was rejected: it matches {worst.describe()}; "
-            f"{account.name} receives {worst.rule.points} violation points.",
+            + ngettext("%(name)s receives %(points)d violation point.", "%(name)s receives %(points)d violation points.",
+                       worst.rule.points) % {"name": account.name, "points": worst.rule.points},
             broadcast=b.pk, rule=worst.rule.pk,
         )
     # Outside the atomic block: the rejection and the violation stay committed.
