@@ -41,6 +41,7 @@ from .display import (
     short_kind,
     status_badge,
 )
+from .live import LiveProgressMixin
 from .transitions import (
     TRANSITIONS,
     TransitionsMixin,
@@ -56,7 +57,9 @@ from .transitions import (
 
 
 @admin.register(Broadcast)
-class BroadcastAdmin(ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, TransitionsMixin, admin.ModelAdmin):
+class BroadcastAdmin(
+    LiveProgressMixin, ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, TransitionsMixin, admin.ModelAdmin
+):
     form = BroadcastForm
     list_display = ("title", "account", "kind", "channel_short", "audience_short", "status_display", "send_time",
                     "progress_column")
@@ -125,7 +128,7 @@ class BroadcastAdmin(ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, Transition
 
     @admin.display(description=gettext_lazy("Progress"))
     def progress(self, obj):
-        return progress_bar(obj)
+        return self.live_progress(obj)  # LiveProgressMixin: redrawn while it sends
 
     @admin.display(description=gettext_lazy("Progress"))
     def progress_column(self, obj):
