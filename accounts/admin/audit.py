@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from operator_console.admin_exports import CsvExportMixin
 from operator_console.admin_keyset import KeysetPaginationMixin
 from operator_console.admin_tools import EstimatedCountPaginator, ReadOnlyAdmin
 
@@ -14,7 +15,7 @@ from .common import AccountFilter
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(KeysetPaginationMixin, ReadOnlyAdmin):
+class AuditEventAdmin(CsvExportMixin, KeysetPaginationMixin, ReadOnlyAdmin):
     """Read-only: the log is written by the services alone."""
 
     list_display = ["at", "who", "verb", "object_ref", "account", "note"]
@@ -23,7 +24,13 @@ class AuditEventAdmin(KeysetPaginationMixin, ReadOnlyAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = EstimatedCountPaginator
-    ordering = ("-id",)  # newest first, and keyset navigation past the counted pages
+    ordering = ("-id",)
+    export_columns = (
+        (gettext_lazy("id"), "id"), (gettext_lazy("at"), "at"), (gettext_lazy("by"), "by__username"),
+        (gettext_lazy("verb"), "verb"), (gettext_lazy("object type"), "object_type"),
+        (gettext_lazy("object id"), "object_id"), (gettext_lazy("account"), "account__name"),
+        (gettext_lazy("note"), "note"),
+    )  # newest first, and keyset navigation past the counted pages
 
     @admin.display(description=gettext_lazy("By"), ordering="by")
     def who(self, obj):

@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy
 
 from operator_console.admin_actions import AuditedChangesMixin
+from operator_console.admin_exports import CsvExportMixin
 from operator_console.admin_keyset import KeysetPaginationMixin
 from operator_console.admin_tools import EstimatedCountPaginator
 
@@ -16,7 +17,7 @@ from .common import AccountFilter
 
 
 @admin.register(Follower)
-class FollowerAdmin(AuditedChangesMixin, KeysetPaginationMixin, admin.ModelAdmin):
+class FollowerAdmin(CsvExportMixin, AuditedChangesMixin, KeysetPaginationMixin, admin.ModelAdmin):
     form = FollowerForm
     list_display = ["openid", "nickname", "account", "subscribed", "subscribed_at"]
     list_select_related = ["account"]
@@ -31,6 +32,11 @@ class FollowerAdmin(AuditedChangesMixin, KeysetPaginationMixin, admin.ModelAdmin
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER  # facet counts would COUNT(*) millions of rows per choice
     paginator = EstimatedCountPaginator
+    export_columns = (
+        (gettext_lazy("id"), "id"), (gettext_lazy("app id"), "account__app_id"), (gettext_lazy("openid"), "openid"),
+        (gettext_lazy("nickname"), "nickname"), (gettext_lazy("subscribed"), "subscribed"),
+        (gettext_lazy("subscribed at"), "subscribed_at"), (gettext_lazy("unsubscribed at"), "unsubscribed_at"),
+    )
 
 
 @admin.register(Tag)

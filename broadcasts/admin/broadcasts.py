@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import MenuItem
 from operator_console.admin_actions import ServiceErrorsAsMessagesMixin, next_url, service_action
+from operator_console.admin_exports import CsvExportMixin
 from operator_console.admin_tools import ConsoleDatesMixin, parse_id
 from operator_console.platform_time import format_moment, platform_zone_name
 
@@ -41,7 +42,7 @@ from .display import (
     short_kind,
     status_badge,
 )
-from .live import LiveProgressMixin
+from .live import EXPORT_COLUMNS, LiveProgressMixin
 from .transitions import (
     TRANSITIONS,
     TransitionsMixin,
@@ -58,7 +59,8 @@ from .transitions import (
 
 @admin.register(Broadcast)
 class BroadcastAdmin(
-    LiveProgressMixin, ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, TransitionsMixin, admin.ModelAdmin
+    LiveProgressMixin, CsvExportMixin, ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, TransitionsMixin,
+    admin.ModelAdmin,
 ):
     form = BroadcastForm
     list_display = ("title", "account", "kind", "channel_short", "audience_short", "status_display", "send_time",
@@ -69,6 +71,7 @@ class BroadcastAdmin(
     show_full_result_count = False
     autocomplete_fields = ("account", "tag")  # the accounts admin searches both
     raw_id_fields = ("recipients",)  # up to 10,000 followers: ids, not a select
+    export_columns = EXPORT_COLUMNS  # live.py
     actions = [
         submit_selected, approve_selected, reject_selected, reschedule_selected,
         cancel_selected, pause_selected, resume_selected,

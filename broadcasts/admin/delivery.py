@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Follower
+from operator_console.admin_exports import CsvExportMixin
 from operator_console.admin_keyset import KeysetPaginationMixin
 from operator_console.admin_tools import EstimatedCountPaginator, IdFilter, ReadOnlyAdmin, parse_id
 
@@ -80,7 +81,12 @@ class BigTableAdmin(KeysetPaginationMixin, ReadOnlyAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(BigTableAdmin):
+class DeliveryAdmin(CsvExportMixin, BigTableAdmin):
+    export_columns = (
+        (gettext_lazy("id"), "id"), (gettext_lazy("broadcast id"), "broadcast_id"),
+        (gettext_lazy("broadcast"), "broadcast__title"), (gettext_lazy("openid"), "follower__openid"),
+        (gettext_lazy("status"), "status"), (gettext_lazy("delivered"), "delivered_at"), (gettext_lazy("error"), "error"),
+    )
     list_display = ("id", "broadcast", "follower_link", "status", "delivered_at", "error_short")
     list_filter = (BroadcastIdFilter, FollowerIdFilter, NarrowedStatusFilter)
     list_select_related = ("broadcast", "follower")

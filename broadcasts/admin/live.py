@@ -94,6 +94,18 @@ def progress_payload(b: Broadcast, user, *, mode: str, here: str = "") -> dict:
     }
 
 
+# The broadcast list's CSV export (operator_console.admin_exports), beside the columns it draws live.
+EXPORT_COLUMNS = (
+    (gettext_lazy("id"), "id"), (gettext_lazy("account"), "account__name"), (gettext_lazy("app id"), "account__app_id"),
+    (gettext_lazy("title"), "title"), (gettext_lazy("status"), "status"), (gettext_lazy("channel"), "channel"),
+    (gettext_lazy("audience"), "audience"), (gettext_lazy("send time"), "scheduled_at"),
+    (gettext_lazy("created by"), "created_by__username"), (gettext_lazy("total"), "total_count"),
+    (gettext_lazy("sent"), "sent_count"), (gettext_lazy("filtered"), "filtered_count"),
+    (gettext_lazy("failed"), "error_count"), (gettext_lazy("started"), "started_at"),
+    (gettext_lazy("finished"), "finished_at"),
+)
+
+
 class LiveProgressMixin:
     """For BroadcastAdmin: the polled endpoint, the live list columns and the script."""
 

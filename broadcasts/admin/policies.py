@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from operator_console.admin_actions import AuditedChangesMixin, service_action
+from operator_console.admin_exports import CsvExportMixin
 from operator_console.admin_tools import ConsoleDatesMixin, ReadOnlyAdmin
 from operator_console.platform_time import format_moment, platform_zone_name
 
@@ -59,7 +60,7 @@ class ContentRuleAdmin(AuditedChangesMixin, admin.ModelAdmin):
 
 
 @admin.register(Violation)
-class ViolationAdmin(ReadOnlyAdmin):
+class ViolationAdmin(CsvExportMixin, ReadOnlyAdmin):
     """Violations are recorded by moderation; a reviewer may void one with a reason (its points
     stop counting, R7), e.g. after a bad rule."""
 
@@ -69,6 +70,12 @@ class ViolationAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     search_fields = ("=account__app_id",)
     actions = ["void_selected"]
+    export_columns = (
+        (gettext_lazy("id"), "id"), (gettext_lazy("at"), "created_at"), (gettext_lazy("account"), "account__name"),
+        (gettext_lazy("app id"), "account__app_id"), (gettext_lazy("broadcast id"), "broadcast_id"),
+        (gettext_lazy("rule"), "rule__pattern"), (gettext_lazy("points"), "points"),
+        (gettext_lazy("waived"), "voided_at"), (gettext_lazy("reason"), "void_reason"),
+    )
 
     @admin.display(description=gettext_lazy("Voided"))
     def voided(self, obj):
