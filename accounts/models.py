@@ -375,7 +375,11 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+            # The audit list's verb filter, newest first.
+            models.Index(fields=["verb", "-id"], name="audit_verb_idx"),
+        ]
 
     def __str__(self):
         who = self.by or "system"
