@@ -20,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.admin.common import AccountFilter
 from accounts.models import MenuItem
 from operator_console.admin_actions import ServiceErrorsAsMessagesMixin, next_url, service_action
 from operator_console.admin_exports import CsvExportMixin
@@ -65,7 +66,7 @@ class BroadcastAdmin(
     form = BroadcastForm
     list_display = ("title", "account", "kind", "channel_short", "audience_short", "status_display", "send_time",
                     "progress_column")
-    list_filter = ("status", "channel", "audience")
+    list_filter = ("status", "channel", "audience", AccountFilter)  # ?account=<id>, linked from its page
     list_select_related = ("account", "tag")
     search_fields = ("title", "=account__app_id")
     show_full_result_count = False
