@@ -35,7 +35,7 @@ def test_endpoint_answers_the_counters_of_each_asked_broadcast(client):
 
     response = poll(client, sending, waiting, later)
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
-    data = response.json()["broadcasts"]
+    data = response.json()["rows"]
     assert data[str(sending.pk)] | {"progress_html": "", "status_html": ""} == {
         "status": "paused", "total": 5, "sent": 0, "filtered": 0, "failed": 0, "processed": 0,
         "finished": False, "live": True, "progress_html": "", "status_html": "",
@@ -55,10 +55,10 @@ def test_endpoint_offers_resume_to_a_reviewer_and_ignores_junk_ids(client):
     b = make_dispatched(acc)
     services.pause_broadcast(b, by=None)
     data = client.get(reverse(PROGRESS), {"id": [str(b.pk), "x", "²", "-1"], "next": "//evil.example/"}).json()
-    html = data["broadcasts"][str(b.pk)]["progress_html"]
+    html = data["rows"][str(b.pk)]["progress_html"]
     resume = reverse("admin:broadcasts_broadcast_transition", args=[b.pk, "resume"])
     assert f'href="{resume}"' in html and "evil" not in html
-    assert list(data["broadcasts"]) == [str(b.pk)]
+    assert list(data["rows"]) == [str(b.pk)]
 
 
 @pytest.mark.django_db

@@ -21,6 +21,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from operator_console.admin_live import live_cell
 from operator_console.admin_tools import parse_id
 from operator_console.platform_time import format_moment
 
@@ -70,15 +71,12 @@ def controls_html(b: Broadcast, user, *, here: str = ""):
     )
 
 
-def live_cell(b: Broadcast, part: str, inner, *, mode: str = "list"):
+def live_broadcast_cell(b: Broadcast, part: str, inner, *, mode: str = "list"):
     """`inner` wrapped so that the script keeps it current while the broadcast can still change.
     `mode`: "list" (compact bar with Pause / Resume) or "page" (the change page's full bar)."""
     if not is_live(b):
         return inner
-    return format_html(
-        '<div data-bc-live="1" data-bc-id="{}" data-bc-part="{}" data-bc-mode="{}" data-bc-url="{}">{}</div>',
-        b.pk, part, mode, reverse("admin:broadcasts_broadcast_progress"), inner,
-    )
+    return live_cell(b.pk, part, inner, url=reverse("admin:broadcasts_broadcast_progress"), mode=mode)
 
 
 def progress_payload(b: Broadcast, user, *, mode: str, here: str = "") -> dict:
@@ -118,7 +116,7 @@ class LiveProgressMixin:
         return super().media + forms.Media(js=["console/live_progress.js"])
 
     def progress_view(self, request):
-        """GET ?id=1&id=2&mode=list|page&next=<the page>: {"broadcasts": {"1": {...}, ...}} (JSON)."""
+        """GET ?id=1&id=2&mode=list|page&next=<the page>: {"rows": {"1": {...}, ...}} (JSON)."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         ids = {i for i in (parse_id(raw) for raw in request.GET.getlist("id")[:MAX_POLLED]) if i is not None}
@@ -127,18 +125,18 @@ class LiveProgressMixin:
         here = here if here.startswith("/") and not here.startswith("//") else ""
         rows = Broadcast.objects.filter(pk__in=ids).select_related("account")
         data = {str(b.pk): progress_payload(b, request.user, mode=mode, here=here) for b in rows}
-        return JsonResponse({"broadcasts": data})  # admin_view adds never_cache
+        return JsonResponse({"rows": data})  # admin_view adds never_cache
 
     def get_list_display(self, request):
         """The list's status and progress columns drawn live, Pause / Resume beside the bar."""
         user, here = request.user, request.get_full_path()
 
         def status_live(obj):
-            return live_cell(obj, "status", status_badge(obj))
+            return live_broadcast_cell(obj, "status", status_badge(obj))
 
         def progress_live(obj):
             inner = format_html("{}{}", progress_html(obj, compact=True), controls_html(obj, user, here=here))
-            return live_cell(obj, "progress", inner)
+            return live_broadcast_cell(obj, "progress", inner)
 
         status_live.short_description = gettext_lazy("Status")
         status_live.admin_order_field = "status"
@@ -148,5 +146,5 @@ class LiveProgressMixin:
 
     def live_progress(self, obj):
         """The change page's progress field (its action bar above holds Pause / Resume)."""
-        return live_cell(obj, "progress", progress_html(obj, compact=False), mode="page")
+        return live_broadcast_cell(obj, "progress", progress_html(obj, compact=False), mode="page")
 

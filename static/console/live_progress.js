@@ -1,4 +1,4 @@
-// Live progress (broadcasts/admin/live.py): every cell marked data-bc-live="1" is redrawn from
+// Live progress (operator_console/admin_live.py; a broadcast's, a follower import's): every cell marked data-bc-live="1" is redrawn from
 // the admin's progress endpoint every few seconds, without reloading the page, until no
 // broadcast on the page can change any more (sent, failed, cancelled...).
 "use strict";
@@ -22,7 +22,7 @@
             .then((response) => (response.ok ? response.json() : null))
             .then((data) => {
                 if (data) {
-                    redraw(cells, data.broadcasts || {});
+                    redraw(cells, data.rows || {});
                 }
             })
             .catch(() => null)
