@@ -274,6 +274,13 @@ CACHES = {
         "LOCATION": env.str("API_CACHE_URL", default="redis://127.0.0.1:6379/2"),
         "KEY_PREFIX": env.str("API_CACHE_KEY_PREFIX", default="bc-api"),
     },
+    # Progress of long jobs that a page shows while a worker runs them in one transaction (the
+    # admin's follower imports): the same Redis as the API, keys of its own.
+    "progress": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env.str("API_CACHE_URL", default="redis://127.0.0.1:6379/2"),
+        "KEY_PREFIX": env.str("API_CACHE_KEY_PREFIX", default="bc-api") + "-progress",
+    },
 }
 API_CACHE = "api"
 # Seconds an access token lives (the platform's 7200), and how long after that it is still
