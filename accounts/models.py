@@ -175,6 +175,8 @@ class Follower(models.Model):
             models.Index(fields=["account", "subscribed", "unsubscribed_at"], name="follower_account_sub_idx"),
             # Ops look a person up by openid across all accounts (admin search "=openid").
             models.Index(fields=["openid"], name="follower_openid_idx"),
+            # The admin's nickname-prefix search ("^nickname") is served on PostgreSQL by
+            # follower_nickname_prefix_idx, made by migration 0012 only there (a pattern-ops index).
         ]
 
     def __str__(self):

@@ -43,6 +43,7 @@ from .display import (
     short_kind,
     status_badge,
 )
+from .filters import MineFilter
 from .live import EXPORT_COLUMNS, LiveProgressMixin
 from .transitions import (
     TRANSITIONS,
@@ -66,9 +67,10 @@ class BroadcastAdmin(
     form = BroadcastForm
     list_display = ("title", "account", "kind", "channel_short", "audience_short", "status_display", "send_time",
                     "progress_column")
-    list_filter = ("status", "channel", "audience", AccountFilter)  # ?account=<id>, linked from its page
+    list_filter = ("status", "channel", "audience", AccountFilter, MineFilter)  # ?account=<id>: from its page
+    date_hierarchy = "scheduled_at"  # broadcast_send_time_idx
     list_select_related = ("account", "tag")
-    search_fields = ("title", "=account__app_id")
+    search_fields = ("title", "=account__app_id", "^account__name")
     show_full_result_count = False
     autocomplete_fields = ("account", "tag")  # the accounts admin searches both
     raw_id_fields = ("recipients",)  # up to 10,000 followers: ids, not a select
