@@ -233,10 +233,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"refusal_without_traceback": {"()": "operator_console.log_filters.RefusalWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # axes: lockouts are warnings; its INFO line at every successful login is noise.
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    # django.request: a 403 or 404 is logged as a line, without a traceback (log_filters.py).
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"},
+                "django.request": {"filters": ["refusal_without_traceback"]}},
 }
 
 # Broadcasts (DESIGN.md): delivery backend, batch size, webhook gateway, penalties (R7).
