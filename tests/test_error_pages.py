@@ -1,4 +1,5 @@
-"""Styled 403 and 404 pages inside the admin's frame; no traceback logged for a permission refusal."""
+"""Styled 403 and 404 pages inside the admin's frame; no traceback logged for a permission refusal; the
+header's platform clock."""
 
 import logging
 
@@ -30,3 +31,10 @@ def test_an_unknown_admin_page_answers_the_styled_404(client):
     page = response.content.decode()
     assert response.status_code == 404
     assert 'id="bc-error-title">Not found<' in page and "There is no page at /admin/broadcasts/no-such-page/" in page
+
+
+def test_every_admin_page_header_shows_the_platform_time(client, settings):
+    settings.PLATFORM_TIME_ZONE = "Asia/Shanghai"
+    client.force_login(make_user("aldo", role="auditor"))
+    page = client.get(reverse("admin:broadcasts_broadcast_changelist")).content.decode()
+    assert '<div id="bc-platform-clock" class="bc-sub">Platform time: ' in page and "(Asia/Shanghai)</div>" in page
