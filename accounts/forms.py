@@ -15,8 +15,11 @@ from django.utils.translation import gettext_lazy
 from operator_console.admin_tools import validate_console_datetime
 from operator_console.errors import DomainError
 
-from . import services
+from . import selectors, services
 from .models import MENU_MAX_CHILDREN, MENU_MAX_TOP_LEVEL, Follower, MenuItem, OfficialAccount, Tag
+
+# An upload is kept in the database until a worker imports it; bigger files go through the command.
+MAX_UPLOAD_BYTES = 200_000_000
 
 _DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -207,3 +210,36 @@ class TagForm(forms.ModelForm):
             return services.validate_tag_name(self.cleaned_data["name"])
         except DomainError as exc:
             raise ValidationError(exc.message, code=exc.code) from None
+
+
+class FollowerImportForm(forms.Form):
+    """The admin's follower upload: the same file and choice as the import_followers command."""
+
+    app_id = forms.CharField(label=gettext_lazy("Account (app id)"), max_length=64)
+    file = forms.FileField(
+        label=gettext_lazy("CSV file"),
+        help_text=gettext_lazy(
+            "UTF-8 with the header openid,nickname,tags,subscribed_at; tags separated by |; subscribed_at in "
+            "ISO 8601 (without an offset, in the platform's time zone; empty means now)."
+        ),
+    )
+    skip_invalid = forms.BooleanField(
+        label=gettext_lazy("Import the good rows and list the bad ones"), required=False,
+        help_text=gettext_lazy("Otherwise one bad row means nothing is imported, and the bad lines are listed."),
+    )
+
+    def clean_app_id(self):
+        try:
+            self.account = selectors.get_account_by_app_id(self.cleaned_data["app_id"].strip())
+        except DomainError as exc:
+            raise ValidationError(exc.message, code=exc.code) from None
+        return self.account.app_id
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise ValidationError(
+                _("The file is larger than %(mb)s MB; import it with the import_followers command.")
+                % {"mb": MAX_UPLOAD_BYTES // 1_000_000}
+            )
+        return upload

@@ -175,6 +175,8 @@ class Follower(models.Model):
             models.Index(fields=["account", "subscribed", "unsubscribed_at"], name="follower_account_sub_idx"),
             # Ops look a person up by openid across all accounts (admin search "=openid").
             models.Index(fields=["openid"], name="follower_openid_idx"),
+            # The admin's nickname-prefix search ("^nickname") is served on PostgreSQL by
+            # follower_nickname_prefix_idx, made by migration 0012 only there (a pattern-ops index).
         ]
 
     def __str__(self):
@@ -383,8 +385,45 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+            # The audit list's verb filter, newest first.
+            models.Index(fields=["verb", "-id"], name="audit_verb_idx"),
+        ]
 
     def __str__(self):
         who = self.by or "system"
         return f"{self.at:%Y-%m-%d %H:%M} {who} {self.verb} {self.object_type} #{self.object_id}"
+
+
+class FollowerImport(models.Model):
+    """A CSV of followers uploaded in the admin and imported by a worker through the command's
+    service (accounts.imports.run_follower_import). The file is kept here, where every worker can
+    read it, until the import ends; its outcome is kept for the page."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", gettext_lazy("Queued")
+        RUNNING = "running", gettext_lazy("Importing")
+        DONE = "done", gettext_lazy("Done")
+        FAILED = "failed", gettext_lazy("Nothing imported")
+
+    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="follower_imports")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    name = models.CharField(max_length=255)
+    data = models.BinaryField(blank=True)  # emptied when the import ends
+    size = models.PositiveBigIntegerField(default=0)
+    skip_invalid = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    summary = models.TextField(blank=True)
+    problems = models.JSONField(default=list, blank=True)  # the first line-numbered problems, as the command lists them
+    problem_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.name} → {self.account}"

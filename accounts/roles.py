@@ -14,6 +14,7 @@ VIEW_ALL = [
     "accounts.view_certification",
     "accounts.view_menuitem",
     "accounts.view_auditevent",
+    "accounts.view_followerimport",
     "broadcasts.view_broadcast",
     "broadcasts.view_quotapolicy",
     "broadcasts.view_quotareservation",
@@ -33,6 +34,7 @@ ROLES = {
     + [
         "accounts.add_follower",
         "accounts.change_follower",
+        "accounts.add_followerimport",
         "accounts.add_tag",
         "accounts.change_tag",
         "accounts.add_menuitem",

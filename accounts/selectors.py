@@ -188,3 +188,9 @@ def follower_page(account: OfficialAccount, *, after_openid: str = "", size: int
             )
         qs = qs.filter(id__gt=after)
     return list(qs.order_by("id").values_list("openid", flat=True)[:size])
+
+
+def subscribed_follower_count(account_id: int, *, cap: int) -> int:
+    """How many followers of the account are subscribed, counted up to `cap` (a bounded count,
+    served by follower_audience_idx): cap means "cap or more"."""
+    return Follower.objects.filter(account_id=account_id, subscribed=True).values("pk")[:cap].count()

@@ -2,7 +2,8 @@
 
 from celery import shared_task
 
-from . import services
+from . import imports, services
+from .task_names import IMPORT_FOLLOWERS
 
 
 @shared_task(name="accounts.tasks.expire_certifications_task")
@@ -21,3 +22,9 @@ def lift_expired_suspensions_task() -> int:
 def ping_task(value: str) -> str:
     """Round trip used by health checks and tests: proves broker and worker are up."""
     return f"pong:{value}"
+
+
+@shared_task(name=IMPORT_FOLLOWERS, acks_late=True)
+def import_followers_task(import_id: int) -> None:
+    """A follower import uploaded in the admin (run once: a redelivery finds it taken)."""
+    imports.run_follower_import(import_id)

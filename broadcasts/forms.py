@@ -62,7 +62,7 @@ class FollowerIdsField(forms.ModelMultipleChoiceField):
     def _check_values(self, value):
         for key in value:
             text = str(key).strip()
-            if not (text.isascii() and text.isdigit() and int(text) < 2**63):
+            if not (text.isascii() and text.isdigit() and len(text) <= 19 and int(text) < 2**63):
                 raise forms.ValidationError(
                     gettext_lazy("“%(value)s” is not a follower id.") % {"value": text}, code="invalid_pk_value"
                 )

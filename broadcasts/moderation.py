@@ -72,6 +72,27 @@ def _regex_span(rule: ContentRule, text: str, folded: matching.Folded) -> tuple[
     return (m.start(), m.end()) if m and m.end() > m.start() else None
 
 
+def rule_excerpt(rule: ContentRule, text: str, folded: matching.Folded, hosts: list[str]) -> str | None:
+    """What `rule` finds in the content: the excerpt around a keyword or regex match, or the link host
+    of a domain rule; None when it does not match. Raises PatternError for a pattern that cannot run."""
+    if rule.match == ContentRule.Match.KEYWORD:
+        span = matching.find_keyword(matching.keyword_needle(rule.pattern), folded.text)
+        return _excerpt(text, *folded.span(*span)) if span else None
+    if rule.match == ContentRule.Match.REGEX:
+        span = _regex_span(rule, text, folded)
+        return _excerpt(text, *span) if span else None
+    if rule.match == ContentRule.Match.DOMAIN:
+        domain = matching.rule_domain(rule.pattern)
+        return next((h for h in hosts if matching.domain_matches(h, domain)), None)
+    return None
+
+
+def try_rule(*, pattern: str, match: str, sample: str) -> str | None:
+    """What a rule, saved or not, would find in `sample` (the content rule page's test box): as screen()
+    reads a broadcast's text. Raises PatternError with the sentence the rule's form would show."""
+    return rule_excerpt(ContentRule(pattern=pattern, match=match), sample, matching.fold(sample), link_hosts(sample))
+
+
 def screen(*, title: str = "", body: str = "", url: str = "", cover_url: str = "") -> list[Finding]:
     """All active rules matching the content, blocking rules first (each group by points, then rule id)."""
     text = "\n".join(part for part in (title, body, url, cover_url) if part)
@@ -80,22 +101,13 @@ def screen(*, title: str = "", body: str = "", url: str = "", cover_url: str = "
     findings: list[Finding] = []
     for rule in ContentRule.objects.filter(active=True).order_by("-points", "id"):
         try:
-            if rule.match == ContentRule.Match.KEYWORD:
-                span = matching.find_keyword(matching.keyword_needle(rule.pattern), folded.text)
-                if span:
-                    findings.append(Finding(rule, _excerpt(text, *folded.span(*span))))
-            elif rule.match == ContentRule.Match.REGEX:
-                span = _regex_span(rule, text, folded)
-                if span:
-                    findings.append(Finding(rule, _excerpt(text, *span)))
-            elif rule.match == ContentRule.Match.DOMAIN:
-                domain = matching.rule_domain(rule.pattern)
-                host = next((h for h in hosts if matching.domain_matches(h, domain)), None)
-                if host is not None:
-                    findings.append(Finding(rule, host))
+            found = rule_excerpt(rule, text, folded, hosts)
         except PatternError as exc:
             # ContentRule.clean() refuses these; one saved some other way must not stop submissions.
             logger.warning("content rule %s cannot run and is skipped: %s", rule.pk, exc.message)
+            continue
+        if found is not None:
+            findings.append(Finding(rule, found))
     findings.sort(key=lambda f: not f.is_block)
     return findings
 

@@ -185,6 +185,18 @@ def _in_force(at: datetime) -> Q:
     return Q(effective_from__lte=at) & (Q(effective_until__isnull=True) | Q(effective_until__gt=at))
 
 
+def follower_cap_position(follower, *, now: datetime | None = None) -> tuple[int, int] | None:
+    """R5 for one follower now: (broadcasts it received from its account in the window in force, the
+    cap), read from its FollowerQuotaUsage counter; None when no follower-scope policy applies."""
+    now = now or timezone.now()
+    policy = policy_in_force(follower.account.kind, QuotaPolicy.Scope.FOLLOWER, now)
+    if policy is None:
+        return None
+    start = window_for(policy.period, now).start_date
+    used = FollowerQuotaUsage.objects.filter(follower=follower, window_start=start).values_list("count", flat=True)
+    return (used.first() or 0), policy.limit
+
+
 def policy_in_force(kind: str, scope: str, at: datetime) -> QuotaPolicy | None:
     """The policy for this account kind and scope whose [effective_from, effective_until) contains `at`."""
     return QuotaPolicy.objects.filter(_in_force(at), kind=kind, scope=scope).order_by("-effective_from").first()

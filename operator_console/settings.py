@@ -98,6 +98,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "operator_console.context_processors.platform_clock",  # the header's platform time
             ],
         },
     },
@@ -233,10 +234,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"refusal_without_traceback": {"()": "operator_console.log_filters.RefusalWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # axes: lockouts are warnings; its INFO line at every successful login is noise.
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    # django.request: a 403 or 404 is logged as a line, without a traceback (log_filters.py).
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"},
+                "django.request": {"filters": ["refusal_without_traceback"]}},
 }
 
 # Broadcasts (DESIGN.md): delivery backend, batch size, webhook gateway, penalties (R7).
@@ -280,6 +284,13 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": env.str("API_CACHE_URL", default="redis://127.0.0.1:6379/2"),
         "KEY_PREFIX": env.str("API_CACHE_KEY_PREFIX", default="bc-api"),
+    },
+    # Progress of long jobs that a page shows while a worker runs them in one transaction (the
+    # admin's follower imports): the same Redis as the API, keys of its own.
+    "progress": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env.str("API_CACHE_URL", default="redis://127.0.0.1:6379/2"),
+        "KEY_PREFIX": env.str("API_CACHE_KEY_PREFIX", default="bc-api") + "-progress",
     },
 }
 API_CACHE = "api"

@@ -621,10 +621,10 @@ def test_a_reviewer_voids_a_violation_from_the_admin_with_a_reason(client, make_
     client.force_login(reviewer)
     changelist = reverse("admin:broadcasts_violation_changelist")
     page = client.post(changelist, {"action": "void_selected", "_selected_action": [violation.pk]})
-    assert page.status_code == 200 and "Void violation" in page.content.decode()
+    assert page.status_code == 200 and "Waive violation" in page.content.decode()
     done = client.post(changelist, {"action": "void_selected", "_selected_action": [violation.pk], "apply": "1",
                                     "reason": "The rule matched every text."}, follow=True)
-    assert "Voided 1 violation." in done.content.decode()
+    assert "Waived 1 violation." in done.content.decode()
     violation.refresh_from_db()
     assert violation.voided_at is not None and violation.void_reason == "The rule matched every text."
 

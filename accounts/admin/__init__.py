@@ -5,4 +5,4 @@ accounts.services, via operator_console.admin_actions (confirm page, service cal
 refusal (DomainError) is shown to the operator as a message or form error, never as a 500.
 """
 
-from . import accounts, audit, certifications, followers, menus  # noqa: F401  (registration)
+from . import accounts, audit, certifications, followers, imports, menus  # noqa: F401  (registration)

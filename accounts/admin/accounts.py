@@ -6,14 +6,17 @@ list actions and page buttons, through accounts.services.
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from operator_console.admin_actions import AuditedChangesMixin, ServiceErrorsAsMessagesMixin, service_action
+from operator_console.admin_tools import parse_id
 from operator_console.platform_time import format_moment
 
 from .. import selectors, services
@@ -48,6 +51,21 @@ class CertificationInline(admin.TabularInline):
     @admin.display(description=gettext_lazy("Validity"))
     def validity(self, obj):
         return validity_text(obj)
+
+
+# The account page counts its followers up to this many; beyond, it says "more than".
+FOLLOWER_COUNT_CAP = 100_000
+
+
+def followers_text(object_id: str) -> str:
+    """ "1,234 followers" on the account page (subscribed ones; a bounded count)."""
+    account_id = parse_id(object_id)
+    if account_id is None:
+        return ""
+    n = selectors.subscribed_follower_count(account_id, cap=FOLLOWER_COUNT_CAP + 1)
+    if n > FOLLOWER_COUNT_CAP:
+        return _("more than %(count)s followers") % {"count": number_format(FOLLOWER_COUNT_CAP, force_grouping=True)}
+    return ngettext("%(count)s follower", "%(count)s followers", n) % {"count": number_format(n, force_grouping=True)}
 
 
 def _suspended(n: int) -> str:
@@ -178,6 +196,7 @@ class OfficialAccountAdmin(AuditedChangesMixin, ServiceErrorsAsMessagesMixin, Ac
             "can_suspend": self.has_suspend_permission(request),
             "can_change_kind": self.has_change_kind_permission(request),
             "can_reset_secret": self.has_reset_secret_permission(request),
+            "followers_text": followers_text(unquote(object_id)),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 

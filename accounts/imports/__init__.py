@@ -34,6 +34,7 @@ Modules: ``parsing`` (the row parser and the bad-row bookkeeping, pure Python),
 
 from ..exceptions import AccountNotFound, ImportHeaderInvalid, ImportRowsInvalid
 from ..selectors import get_account_by_app_id
+from .jobs import import_progress, run_follower_import, start_follower_import
 from .parsing import HEADER, MAX_REPORTED_PROBLEMS, TAG_SEPARATOR, Limits, RowProblem, parse_rows, printable
 from .postgres import can_skip_row_triggers
 from .service import FIELD_LIMITS, ImportResult, import_followers
@@ -52,6 +53,9 @@ __all__ = [
     "can_skip_row_triggers",
     "get_account_by_app_id",
     "import_followers",
+    "import_progress",
     "parse_rows",
     "printable",
+    "run_follower_import",
+    "start_follower_import",
 ]

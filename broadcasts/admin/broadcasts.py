@@ -20,8 +20,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from accounts.admin.common import AccountFilter
 from accounts.models import MenuItem
 from operator_console.admin_actions import ServiceErrorsAsMessagesMixin, next_url, run_service, service_action
+from operator_console.admin_exports import CsvExportMixin
 from operator_console.admin_tools import ConsoleDatesMixin, parse_id
 from operator_console.platform_time import format_moment, platform_zone_name
 
@@ -41,6 +43,8 @@ from .display import (
     short_kind,
     status_badge,
 )
+from .filters import MineFilter
+from .live import EXPORT_COLUMNS, LiveProgressMixin
 from .transitions import (
     TRANSITIONS,
     TransitionsMixin,
@@ -58,16 +62,21 @@ from .transitions import (
 
 
 @admin.register(Broadcast)
-class BroadcastAdmin(ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, TransitionsMixin, admin.ModelAdmin):
+class BroadcastAdmin(
+    LiveProgressMixin, CsvExportMixin, ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, TransitionsMixin,
+    admin.ModelAdmin,
+):
     form = BroadcastForm
     list_display = ("title", "account", "kind", "channel_short", "audience_short", "status_display", "send_time",
                     "progress_column")
-    list_filter = ("status", "channel", "audience")
+    list_filter = ("status", "channel", "audience", AccountFilter, MineFilter)  # ?account=<id>: from its page
+    date_hierarchy = "scheduled_at"  # broadcast_send_time_idx
     list_select_related = ("account", "tag")
-    search_fields = ("title", "=account__app_id")
+    search_fields = ("title", "=account__app_id", "^account__name")
     show_full_result_count = False
     autocomplete_fields = ("account", "tag")  # the accounts admin searches both
     raw_id_fields = ("recipients",)  # up to 10,000 followers: ids, not a select
+    export_columns = EXPORT_COLUMNS  # live.py
     actions = [
         submit_selected, approve_selected, reject_selected, reschedule_selected,
         cancel_selected, pause_selected, resume_selected, duplicate_selected,
@@ -136,7 +145,7 @@ class BroadcastAdmin(ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, Transition
 
     @admin.display(description=gettext_lazy("Progress"))
     def progress(self, obj):
-        return progress_bar(obj)
+        return self.live_progress(obj)  # LiveProgressMixin: redrawn while it sends
 
     @admin.display(description=gettext_lazy("Progress"))
     def progress_column(self, obj):

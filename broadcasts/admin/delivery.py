@@ -12,12 +12,14 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import Follower
+from operator_console.admin_exports import CsvExportMixin
 from operator_console.admin_keyset import KeysetPaginationMixin
 from operator_console.admin_tools import EstimatedCountPaginator, IdFilter, ReadOnlyAdmin, parse_id
 
+from .. import selectors
 from ..models import Delivery, DeliveryBatch, InboxMessage, PushAttempt
 
 
@@ -39,20 +41,32 @@ class FollowerIdFilter(IdFilter):
 
 
 class NarrowedStatusFilter(admin.SimpleListFilter):
-    """Status, offered only inside one broadcast or one follower (status has no index of its own)."""
+    """Status, inside one broadcast or one follower (their indexes) or across all deliveries, newest
+    first: failed and filtered by their partial indexes (delivery_failed_idx, delivery_filtered_idx),
+    sent by the primary key (most rows are sent, so a page of them is found at once)."""
 
     title = gettext_lazy("status")
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
-        if not ({BroadcastIdFilter.parameter_name, FollowerIdFilter.parameter_name} & set(request.GET)):
-            return ()
         return Delivery.Status.choices
 
     def queryset(self, request, queryset):
         if self.value():
             return queryset.filter(status=self.value())
         return queryset
+
+
+def cap_text(follower: Follower) -> str:
+    """R5 for the follower this month: "2 of 4 broadcasts from Acme in this window (R5)"."""
+    position = selectors.follower_cap_position(follower)
+    if position is None:
+        return _("No per-follower cap applies to %(account)s now (R5).") % {"account": follower.account}
+    used, cap = position
+    return ngettext(
+        "%(used)d of %(cap)d broadcast from %(account)s in this window (R5).",
+        "%(used)d of %(cap)d broadcasts from %(account)s in this window (R5).", cap,
+    ) % {"used": used, "cap": cap, "account": follower.account}
 
 
 def _shortened(text: str, limit: int = 80) -> str:
@@ -80,7 +94,12 @@ class BigTableAdmin(KeysetPaginationMixin, ReadOnlyAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(BigTableAdmin):
+class DeliveryAdmin(CsvExportMixin, BigTableAdmin):
+    export_columns = (
+        (gettext_lazy("id"), "id"), (gettext_lazy("broadcast id"), "broadcast_id"),
+        (gettext_lazy("broadcast"), "broadcast__title"), (gettext_lazy("openid"), "follower__openid"),
+        (gettext_lazy("status"), "status"), (gettext_lazy("delivered"), "delivered_at"), (gettext_lazy("error"), "error"),
+    )
     list_display = ("id", "broadcast", "follower_link", "status", "delivered_at", "error_short")
     list_filter = (BroadcastIdFilter, FollowerIdFilter, NarrowedStatusFilter)
     list_select_related = ("broadcast", "follower")
@@ -151,6 +170,7 @@ class InboxMessageAdmin(BigTableAdmin):
                 extra["title"] = _("Inbox of %(follower)s (%(openid)s) at %(account)s") % {
                     "follower": follower, "openid": follower.openid, "account": follower.account,
                 }
+                extra["subtitle"] = cap_text(follower)
         return super().changelist_view(request, extra_context=extra)
 
 

@@ -106,6 +106,8 @@ class Broadcast(models.Model):
                 condition=Q(client_msg_id__isnull=False),
                 name="broadcast_client_msg_id_idx",
             ),
+            # The broadcasts list's send-date drill-down (date_hierarchy) and its month/day filters.
+            models.Index(fields=["scheduled_at"], name="broadcast_send_time_idx"),
             # Dispatch: approved broadcasts whose send time has come.
             models.Index(fields=["status", "scheduled_at"], name="broadcast_status_sched_idx"),
             models.Index(fields=["account", "status"], name="broadcast_account_status_idx"),

@@ -78,7 +78,13 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["broadcast", "follower"], name="delivery_once_per_follower")
         ]
-        indexes = [models.Index(fields=["follower", "delivered_at"], name="delivery_follower_idx")]
+        indexes = [
+            models.Index(fields=["follower", "delivered_at"], name="delivery_follower_idx"),
+            # The deliveries list by status across broadcasts, newest first: the few failed and
+            # filtered rows (sent ones, the bulk, are found by the primary key).
+            models.Index(fields=["-id"], condition=Q(status="failed"), name="delivery_failed_idx"),
+            models.Index(fields=["-id"], condition=Q(status="filtered"), name="delivery_filtered_idx"),
+        ]
 
     def __str__(self):
         return f"{self.broadcast_id} → {self.follower_id}: {self.status}"
