@@ -46,6 +46,13 @@ FORM_TOKEN_PREFIX = "console-"
 _FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,48}")
 
 
+class FormTokenField(forms.CharField):
+    """The add form's one-time token: never a change of the broadcast (not in the admin's history)."""
+
+    def has_changed(self, initial, data) -> bool:
+        return False
+
+
 def new_form_token() -> str:
     return secrets.token_urlsafe(18)
 
@@ -72,7 +79,7 @@ class FollowerIdsField(forms.ModelMultipleChoiceField):
 class BroadcastForm(forms.ModelForm):
     """A draft broadcast. Validating it writes nothing; BroadcastAdmin saves it through the services."""
 
-    form_token = forms.CharField(widget=forms.HiddenInput, required=False)
+    form_token = FormTokenField(widget=forms.HiddenInput, required=False)
 
     url = forms.URLField(
         max_length=1024, required=False, assume_scheme="https", help_text=gettext_lazy("Article link (article messages).")

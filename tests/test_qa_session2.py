@@ -1,6 +1,7 @@
 """What a fresh pair of eyes found in the console (session 2): each a 500 or a misleading answer before."""
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
 from broadcasts import services
@@ -42,3 +43,31 @@ def test_one_violation_point_is_singular():
         services.submit_broadcast(b, by=author)
     assert str(refused.value).endswith("Harbor Bank receives 1 violation point.")
     assert str(Violation.objects.get()) == "Harbor Bank: 1 point"
+
+
+def test_the_add_forms_token_is_not_a_change_in_the_history(admin_client):
+    account = make_account()
+    page = admin_client.get(reverse("admin:broadcasts_broadcast_add"))
+    token = page.context["adminform"].form.initial["form_token"]
+    admin_client.post(reverse("admin:broadcasts_broadcast_add"), {
+        "account": account.pk, "title": "Autumn", "message_type": "text", "body": "Hi", "channel": "console",
+        "audience": "all", "form_token": token,
+    })
+    b = Broadcast.objects.get()
+    change = admin_client.get(reverse("admin:broadcasts_broadcast_change", args=[b.pk]))
+    data = {**{k: v for k, v in change.context["adminform"].form.initial.items() if v is not None},
+            "title": "Autumn menu", "form_token": "something else", "tag": "", "scheduled_at_0": "", "scheduled_at_1": ""}
+    data.pop("recipients", None)
+    admin_client.post(reverse("admin:broadcasts_broadcast_change", args=[b.pk]), data)
+    assert Broadcast.objects.get().title == "Autumn menu"
+    history = admin_client.get(reverse("admin:broadcasts_broadcast_history", args=[b.pk])).content.decode()
+    assert "form_token" not in history and "form token" not in history.lower()
+    assert not LogEntry.objects.filter(change_message__contains="form_token").exists()
+
+
+def test_a_finished_broadcast_with_no_recipients_does_not_say_yet(admin_client):
+    account = make_account()
+    b = make_draft(account, by=make_user("olga", role="operator"))
+    Broadcast.objects.filter(pk=b.pk).update(status="sent", total_count=0)
+    listing = admin_client.get(reverse("admin:broadcasts_broadcast_changelist")).content.decode()
+    assert "no recipients" in listing and "no recipients yet" not in listing

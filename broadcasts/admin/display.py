@@ -51,7 +51,8 @@ def progress_bar(b: Broadcast, *, compact: bool = False):
     p = selectors.progress(b)
     total, done = p["total"] or 0, p["processed"]
     if not total:
-        return format_html('<span class="bc-muted">{}</span>', _("no recipients yet"))
+        words = _("no recipients") if p["finished"] else _("no recipients yet")
+        return format_html('<span class="bc-muted">{}</span>', words)
 
     def pct(n):
         return f"{min(100.0, 100.0 * n / total):.2f}"
