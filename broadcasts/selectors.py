@@ -41,13 +41,6 @@ _PERIOD_WORDS = {
 # --- drafts --------------------------------------------------------------------------------
 
 
-def broadcast_with_client_msg_id(account_id: int | None, client_msg_id: str | None) -> Broadcast | None:
-    """The account's broadcast stored with this client_msg_id (create_broadcast's de-duplication key), or None."""
-    if account_id is None or not client_msg_id:
-        return None
-    return Broadcast.objects.filter(account_id=account_id, client_msg_id=client_msg_id).first()
-
-
 # --- review and history -----------------------------------------------------------------
 
 

@@ -229,10 +229,11 @@ class BroadcastAdmin(
     def add_view(self, request, form_url="", extra_context=None):
         # The same add form posted again (a double click on Save, a resubmit): show the draft the
         # first post made. Two posts at the same moment are caught by create_broadcast itself.
-        if request.method == "POST":
-            earlier = selectors.broadcast_with_client_msg_id(
-                parse_id(request.POST.get("account", "")), client_msg_id_for(request.POST.get("form_token", ""))
-            )
+        account_id = parse_id(request.POST.get("account", "")) if request.method == "POST" else None
+        token = client_msg_id_for(request.POST.get("form_token", "")) if account_id is not None else None
+        if token:
+            # The same rule create_broadcast applies to a repeated client_msg_id (24 hours, newest).
+            earlier = selectors.recent_broadcast_with_client_msg_id(account_id, token)
             if earlier is not None:
                 self.message_user(
                     request,
