@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "operator_console.middleware.RefuseNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of the request (Accept-Language, else LANGUAGE_CODE), as Django documents.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -139,7 +141,11 @@ AUTH_PASSWORD_VALIDATORS = [
 PLATFORM_TIME_ZONE = env.str("PLATFORM_TIME_ZONE", default="Asia/Shanghai")
 TIME_ZONE = env.str("TIME_ZONE", default=PLATFORM_TIME_ZONE)
 USE_TZ = True
-LANGUAGE_CODE = "en-us"
+# Every sentence a person reads is marked for translation (README "Translation"); the
+# catalogues live in locale/. English is the default and the only complete language so far.
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 
 STATIC_URL = "static/"

@@ -29,7 +29,10 @@ def chromium_page(*, width: int = 1400, height: int = 900):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": width, "height": height})
+            # English pages whatever the machine's locale: Chromium sends Accept-Language from it.
+            context = browser.new_context(
+                viewport={"width": width, "height": height}, locale="en-US"
+            )
             context.set_default_timeout(15_000)
             yield context.new_page()
         finally:
