@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy
 
 from .roles import sync_roles
 
@@ -11,7 +12,7 @@ def _sync_roles(sender, **kwargs):
 class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "accounts"
-    verbose_name = "Official accounts"
+    verbose_name = gettext_lazy("Official accounts")
 
     def ready(self):
         # Groups need the permissions that post_migrate creates, so they follow it.

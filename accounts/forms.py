@@ -109,7 +109,7 @@ class MenuParentChoiceField(forms.ModelChoiceField):
 class MenuItemForm(forms.ModelForm):
     """One menu item; MenuItem.clean() checks kinds, names and limits against the saved menu."""
 
-    url = forms.URLField(max_length=1024, required=False, assume_scheme="https", label="URL")
+    url = forms.URLField(max_length=1024, required=False, assume_scheme="https", label=gettext_lazy("URL"))
 
     class Meta:
         model = MenuItem
@@ -120,10 +120,10 @@ class MenuItemForm(forms.ModelForm):
         item = self.instance
         if parent is not None and item.pk is not None:
             if parent.pk == item.pk:
-                raise ValidationError("A menu item cannot be its own parent.")
+                raise ValidationError(_("A menu item cannot be its own parent."))
             if item.children.exists():
                 raise ValidationError(
-                    "This item has sub-items, so it must stay a top-level item (a menu has two levels)."
+                    _("This item has sub-items, so it must stay a top-level item (a menu has two levels).")
                 )
         return parent
 
@@ -143,7 +143,7 @@ class MenuItemInlineFormSet(BaseInlineFormSet):
             if account is not None and account.pk is not None:
                 qs = MenuItem.objects.filter(account=account, parent=None).order_by("position", "id")
             form.fields["parent"].queryset = qs
-            form.fields["parent"].help_text = "Empty for a top-level item."
+            form.fields["parent"].help_text = gettext_lazy("Empty for a top-level item.")
 
     def clean(self):
         super().clean()
@@ -195,7 +195,9 @@ class FollowerForm(forms.ModelForm):
             foreign = sorted(t.name for t in tags if t.account_id != account.pk)
             if foreign:
                 self.add_error(
-                    "tags", f"Tags belong to one account; {', '.join(foreign)} belong to another account than {account}."
+                    "tags",
+                    _("Tags belong to one account; %(tags)s belong to another account than %(account)s.")
+                    % {"tags": ", ".join(foreign), "account": account},
                 )
         return cleaned
 

@@ -41,15 +41,15 @@ class OfficialAccountQuerySet(models.QuerySet):
 
 class OfficialAccount(models.Model):
     class Kind(models.TextChoices):
-        SUBSCRIPTION = "subscription", "Subscription account"
-        SERVICE = "service", "Service account"
+        SUBSCRIPTION = "subscription", gettext_lazy("Subscription account")
+        SERVICE = "service", gettext_lazy("Service account")
 
     # R6: only service accounts have a custom menu.
     MENU_KINDS = frozenset({Kind.SERVICE})
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"
+        ACTIVE = "active", gettext_lazy("Active")
+        SUSPENDED = "suspended", gettext_lazy("Suspended")
 
     name = models.CharField(max_length=100)
     app_id = models.CharField(max_length=18, unique=True, default=generate_app_id, editable=True)
@@ -231,11 +231,11 @@ class CertificationQuerySet(models.QuerySet):
 
 class Certification(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
-        EXPIRED = "expired", "Expired"
-        REVOKED = "revoked", "Revoked"
+        PENDING = "pending", gettext_lazy("Pending")
+        APPROVED = "approved", gettext_lazy("Approved")
+        REJECTED = "rejected", gettext_lazy("Rejected")
+        EXPIRED = "expired", gettext_lazy("Expired")
+        REVOKED = "revoked", gettext_lazy("Revoked")
 
     account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="certifications")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
@@ -282,8 +282,8 @@ def _utf8_len(value: str) -> int:
 
 class MenuItem(models.Model):
     class Kind(models.TextChoices):
-        CLICK = "click", "Click (sends a key)"
-        VIEW = "view", "View (opens a URL)"
+        CLICK = "click", gettext_lazy("Click (sends a key)")
+        VIEW = "view", gettext_lazy("View (opens a URL)")
 
     account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="menu_items")
     parent = models.ForeignKey(
@@ -306,36 +306,45 @@ class MenuItem(models.Model):
         account = getattr(self, "account", None) if self.account_id else None
         if account is not None and not account.has_custom_menu:
             raise ValidationError(
-                f"Only service accounts have a custom menu; “{account.name}” is a subscription account."
+                gettext_lazy("Only service accounts have a custom menu; “%(account)s” is a subscription account.")
+                % {"account": account.name}
             )
         is_top = self.parent_id is None
         if not is_top:
             parent = self.parent
             if parent.parent_id is not None:
-                errors["parent"] = "A menu has two levels: a sub-item cannot have its own sub-items."
+                errors["parent"] = gettext_lazy("A menu has two levels: a sub-item cannot have its own sub-items.")
             if account is not None and parent.account_id != account.pk:
-                errors["parent"] = "The parent item belongs to another account's menu."
+                errors["parent"] = gettext_lazy("The parent item belongs to another account's menu.")
         limit = MENU_TOP_NAME_MAX_BYTES if is_top else MENU_CHILD_NAME_MAX_BYTES
         if _utf8_len(self.name or "") > limit:
-            level = "A top-level" if is_top else "A sub-menu"
-            errors["name"] = f"{level} item's name is at most {limit} bytes (UTF-8); “{self.name}” is longer."
+            level = (
+                gettext_lazy("A top-level item's name is at most %(limit)s bytes (UTF-8); “%(name)s” is longer.")
+                if is_top
+                else gettext_lazy("A sub-menu item's name is at most %(limit)s bytes (UTF-8); “%(name)s” is longer.")
+            )
+            errors["name"] = level % {"limit": limit, "name": self.name}
         if not (self.name or "").strip():
-            errors["name"] = "A menu item needs a name."
+            errors["name"] = gettext_lazy("A menu item needs a name.")
         has_children = self.pk is not None and self.children.exists()
         if not has_children:
             if self.kind == self.Kind.CLICK and not self.key:
-                errors["key"] = "A click item needs a key to send to the account's server."
+                errors["key"] = gettext_lazy("A click item needs a key to send to the account's server.")
             if self.kind == self.Kind.VIEW and not self.url:
-                errors["url"] = "A view item needs the URL it opens."
+                errors["url"] = gettext_lazy("A view item needs the URL it opens.")
         if _utf8_len(self.key or "") > MENU_KEY_MAX_BYTES:
-            errors["key"] = f"A key is at most {MENU_KEY_MAX_BYTES} bytes."
+            errors["key"] = gettext_lazy("A key is at most %(limit)s bytes.") % {"limit": MENU_KEY_MAX_BYTES}
         if account is not None and not errors:
             siblings = MenuItem.objects.filter(account=account, parent_id=self.parent_id).exclude(pk=self.pk)
             count = siblings.count()
             if is_top and count >= MENU_MAX_TOP_LEVEL:
-                errors["parent"] = f"A menu has at most {MENU_MAX_TOP_LEVEL} top-level items; “{account.name}” already has {count}."
+                errors["parent"] = gettext_lazy(
+                    "A menu has at most %(limit)s top-level items; “%(account)s” already has %(count)s."
+                ) % {"limit": MENU_MAX_TOP_LEVEL, "account": account.name, "count": count}
             if not is_top and count >= MENU_MAX_CHILDREN:
-                errors["parent"] = f"A top-level item has at most {MENU_MAX_CHILDREN} sub-items; “{self.parent.name}” already has {count}."
+                errors["parent"] = gettext_lazy(
+                    "A top-level item has at most %(limit)s sub-items; “%(parent)s” already has %(count)s."
+                ) % {"limit": MENU_MAX_CHILDREN, "parent": self.parent.name, "count": count}
         if errors:
             raise ValidationError(errors)
 
@@ -346,33 +355,33 @@ class AuditEvent(models.Model):
     class Verb(models.TextChoices):
         """What was done: the only verbs the services record (AuditEvent.verb holds the value)."""
 
-        CREATED = "created", "created"
-        EDITED = "edited", "edited"
-        SUBMITTED = "submitted", "submitted"
-        WITHDRAWN = "withdrawn", "withdrawn to draft"
-        APPROVED = "approved", "approved"
-        REJECTED = "rejected", "rejected"
-        RESCHEDULED = "rescheduled", "rescheduled"
-        CANCELLED = "cancelled", "cancelled"
-        DISPATCHED = "dispatched", "dispatched"
-        PAUSED = "paused", "paused"
-        RESUMED = "resumed", "resumed"
-        SENT = "sent", "sent"
-        PARTIALLY_SENT = "partially_sent", "partially sent"
-        FAILED = "failed", "failed"
-        VIOLATION = "violation", "violation recorded"
-        VIOLATION_VOIDED = "violation_voided", "violation voided"
-        REVOKED = "revoked", "revoked"
-        EXPIRED = "expired", "expired"
-        SUSPENDED = "suspended", "suspended"
-        REINSTATED = "reinstated", "reinstated"
-        IMPORTED_FOLLOWERS = "imported_followers", "imported followers"
-        KIND_CHANGED = "kind_changed", "kind changed"
-        DELETED = "deleted", "deleted"
-        SECRET_RESET = "secret_reset", "app secret reset"
-        PREVIEWED = "previewed", "preview sent"
-        FLAGGED = "flagged", "flagged for over-marketing"
-        UNFLAGGED = "unflagged", "over-marketing flag cleared"
+        CREATED = "created", gettext_lazy("created")
+        EDITED = "edited", gettext_lazy("edited")
+        SUBMITTED = "submitted", gettext_lazy("submitted")
+        WITHDRAWN = "withdrawn", gettext_lazy("withdrawn to draft")
+        APPROVED = "approved", gettext_lazy("approved")
+        REJECTED = "rejected", gettext_lazy("rejected")
+        RESCHEDULED = "rescheduled", gettext_lazy("rescheduled")
+        CANCELLED = "cancelled", gettext_lazy("cancelled")
+        DISPATCHED = "dispatched", gettext_lazy("dispatched")
+        PAUSED = "paused", gettext_lazy("paused")
+        RESUMED = "resumed", gettext_lazy("resumed")
+        SENT = "sent", gettext_lazy("sent")
+        PARTIALLY_SENT = "partially_sent", gettext_lazy("partially sent")
+        FAILED = "failed", gettext_lazy("failed")
+        VIOLATION = "violation", gettext_lazy("violation recorded")
+        VIOLATION_VOIDED = "violation_voided", gettext_lazy("violation voided")
+        REVOKED = "revoked", gettext_lazy("revoked")
+        EXPIRED = "expired", gettext_lazy("expired")
+        SUSPENDED = "suspended", gettext_lazy("suspended")
+        REINSTATED = "reinstated", gettext_lazy("reinstated")
+        IMPORTED_FOLLOWERS = "imported_followers", gettext_lazy("imported followers")
+        KIND_CHANGED = "kind_changed", gettext_lazy("kind changed")
+        DELETED = "deleted", gettext_lazy("deleted")
+        SECRET_RESET = "secret_reset", gettext_lazy("app secret reset")
+        PREVIEWED = "previewed", gettext_lazy("preview sent")
+        FLAGGED = "flagged", gettext_lazy("flagged for over-marketing")
+        UNFLAGGED = "unflagged", gettext_lazy("over-marketing flag cleared")
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -33,7 +33,7 @@ def get_account_by_app_id(app_id: str) -> OfficialAccount:
     try:
         return OfficialAccount.objects.get(app_id=app_id)
     except OfficialAccount.DoesNotExist:
-        raise AccountNotFound(f"No official account with app_id {app_id}.", app_id=app_id) from None
+        raise AccountNotFound(_("No official account with app_id %(app_id)s.") % {"app_id": app_id}, app_id=app_id) from None
 
 
 def valid_certifications(at: datetime | None = None) -> QuerySet[Certification]:

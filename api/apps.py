@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class ApiConfig(AppConfig):
     name = "api"
-    verbose_name = "Advanced mass interface (API)"
+    verbose_name = gettext_lazy("Advanced mass interface (API)")

@@ -200,8 +200,11 @@ def account_policy(account, at: datetime) -> QuotaPolicy:
     policy = policy_in_force(account.kind, QuotaPolicy.Scope.ACCOUNT, at)
     if policy is None:
         raise NoQuotaPolicy(
-            f"No account quota policy for {account.get_kind_display().lower()}s is in force at {format_moment(at)}; "
-            f"add one under Quota policies before approving broadcasts of {account.name}.",
+            _(
+                "No account quota policy for the kind “%(kind)s” is in force at %(at)s; "
+                "add one under Quota policies before approving broadcasts of %(account)s."
+            )
+            % {"kind": account.get_kind_display().lower(), "at": format_moment(at), "account": account.name},
             account=account.pk,
         )
     return policy

@@ -1,12 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy
 from django.views.generic import RedirectView
 
 from accounts import views as accounts_views
 
-admin.site.site_header = "Broadcast Console"
-admin.site.site_title = "Broadcast Console"
-admin.site.index_title = "Operations"
+admin.site.site_header = gettext_lazy("Broadcast Console")
+admin.site.site_title = gettext_lazy("Broadcast Console")
+admin.site.index_title = gettext_lazy("Operations")
 # Wide lists (broadcast progress, delivery counters) need the page width more than a second menu.
 admin.site.enable_nav_sidebar = False
 

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from operator_console.text import SURELY_CLEAN_LINE, Kind, find_problem, printable
 
@@ -111,11 +112,16 @@ def _bad_encoding(row: list[str]) -> str | None:
 def _check_header(row: list[str] | None, name: str) -> None:
     expected = ",".join(HEADER)
     if row is None:
-        raise ImportHeaderInvalid(f"{name} is empty: its first line must be the header {expected}.")
+        raise ImportHeaderInvalid(
+            _("%(name)s is empty: its first line must be the header %(header)s.") % {"name": name, "header": expected}
+        )
     found = tuple(cell.strip().lower() for cell in row)
     if found != HEADER:
         shown = printable(",".join(row))[:200]
-        raise ImportHeaderInvalid(f"Line 1 of {name} must be the header {expected}; found '{shown}'.")
+        raise ImportHeaderInvalid(
+            _("Line 1 of %(name)s must be the header %(header)s; found '%(found)s'.")
+            % {"name": name, "header": expected, "found": shown}
+        )
 
 
 def parse_rows(
@@ -161,9 +167,11 @@ def parse_rows(
         try:
             header = next(reader, None)
         except csv.Error as exc:
-            raise ImportHeaderInvalid(f"Line 1 of {name} is not a CSV header ({exc}).") from None
+            raise ImportHeaderInvalid(
+                _("Line 1 of %(name)s is not a CSV header (%(error)s).") % {"name": name, "error": exc}
+            ) from None
         if header is not None and _bad_bytes_seen != clean and _bad_encoding(header):
-            raise ImportHeaderInvalid(f"Line 1 of {name} is not valid UTF-8; save the file as UTF-8.")
+            raise ImportHeaderInvalid(_("Line 1 of %(name)s is not valid UTF-8; save the file as UTF-8.") % {"name": name})
         _check_header(header, name)
 
         add = problems.add

@@ -61,8 +61,14 @@ def _writer_for(cursor, account: OfficialAccount, **options) -> Writer:
 def _rejected(problems: Problems, name: str) -> ImportRowsInvalid:
     n = problems.count
     return ImportRowsInvalid(
-        f"{n} invalid row{'s' if n != 1 else ''} in {name}; nothing was imported "
-        "(fix them, or pass --skip-invalid to import the good rows).",
+        ngettext(
+            "%(count)s invalid row in %(name)s; nothing was imported "
+            "(fix them, or pass --skip-invalid to import the good rows).",
+            "%(count)s invalid rows in %(name)s; nothing was imported "
+            "(fix them, or pass --skip-invalid to import the good rows).",
+            n,
+        )
+        % {"count": n, "name": name},
         problems=problems.first,
         problem_count=n,
     )

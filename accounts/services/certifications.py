@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from operator_console.platform_time import format_moment
 
@@ -29,7 +30,7 @@ from .audit import record_event
 def _require_reason(reason: str, action: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ReasonRequired(f"Give a reason to {action}; the account owner is told why.")
+        raise ReasonRequired(_("Give a reason to %(action)s; the account owner is told why.") % {"action": action})
     return reason
 
 
@@ -39,7 +40,8 @@ def _locked_certification(cert: Certification, *, status: str, only: str) -> Cer
     cert = Certification.objects.select_for_update().select_related("account").get(pk=cert.pk)
     if cert.status != status:
         raise InvalidState(
-            f"Certification #{cert.pk} of “{cert.account.name}” is {cert.get_status_display().lower()}; {only}."
+            _("Certification #%(id)s of “%(account)s” is %(status)s; %(only)s.")
+            % {"id": cert.pk, "account": cert.account.name, "status": cert.get_status_display().lower(), "only": only}
         )
     return cert
 
@@ -49,10 +51,12 @@ def submit_certification(account: OfficialAccount, *, legal_name: str, registrat
     """Open a pending certification application. Raises invalid_input, certification_pending."""
     legal_name, registration_number = (legal_name or "").strip(), (registration_number or "").strip()
     if not legal_name or not registration_number:
-        raise InvalidInput("A certification application needs the organisation's legal name and registration number.")
+        raise InvalidInput(_("A certification application needs the organisation's legal name and registration number."))
     account = OfficialAccount.objects.select_for_update().get(pk=account.pk)
     if account.certifications.filter(status=Certification.Status.PENDING).exists():
-        raise CertificationPending(f"“{account.name}” already has a certification application waiting for review.")
+        raise CertificationPending(
+            _("“%(account)s” already has a certification application waiting for review.") % {"account": account.name}
+        )
     cert = Certification.objects.create(
         account=account, legal_name=legal_name, registration_number=registration_number, submitted_at=timezone.now()
     )
@@ -68,19 +72,22 @@ def approve_certification(cert: Certification, *, by, valid_from: datetime | Non
     """
     # Lock order everywhere: account, then certification.
     OfficialAccount.objects.select_for_update().get(pk=cert.account_id)
-    cert = _locked_certification(cert, status=Certification.Status.PENDING, only="only pending applications can be approved")
+    cert = _locked_certification(cert, status=Certification.Status.PENDING, only=_("only pending applications can be approved"))
     current = Certification.objects.filter(account_id=cert.account_id, status=Certification.Status.APPROVED).first()
     if current is not None:
         raise AlreadyCertified(
-            f"“{cert.account.name}” already holds certification #{current.pk}, valid until {format_moment(current.valid_until)}; "
-            "revoke it first or approve the renewal after it expires."
+            _(
+                "“%(account)s” already holds certification #%(id)s, valid until %(until)s; "
+                "revoke it first or approve the renewal after it expires."
+            )
+            % {"account": cert.account.name, "id": current.pk, "until": format_moment(current.valid_until)}
         )
     now = timezone.now()
     if valid_from is not None and valid_from + CERTIFICATION_VALIDITY <= now:
         # It would be approved and already over, yet still block the account's next approval.
         raise InvalidInput(
-            f"A certification valid from {format_moment(valid_from)} would have expired on "
-            f"{format_moment(valid_from + CERTIFICATION_VALIDITY)}; choose a later start."
+            _("A certification valid from %(start)s would have expired on %(end)s; choose a later start.")
+            % {"start": format_moment(valid_from), "end": format_moment(valid_from + CERTIFICATION_VALIDITY)}
         )
     cert.valid_from = valid_from or now
     cert.valid_until = cert.valid_from + CERTIFICATION_VALIDITY
@@ -96,8 +103,8 @@ def approve_certification(cert: Certification, *, by, valid_from: datetime | Non
 @transaction.atomic
 def reject_certification(cert: Certification, *, by, reason: str) -> Certification:
     """Reject a pending application with a reason. Raises invalid_state, reason_required."""
-    reason = _require_reason(reason, "reject a certification")
-    cert = _locked_certification(cert, status=Certification.Status.PENDING, only="only pending applications can be rejected")
+    reason = _require_reason(reason, _("reject a certification"))
+    cert = _locked_certification(cert, status=Certification.Status.PENDING, only=_("only pending applications can be rejected"))
     cert.status = Certification.Status.REJECTED
     cert.reviewed_by = by
     cert.reviewed_at = timezone.now()
@@ -110,8 +117,8 @@ def reject_certification(cert: Certification, *, by, reason: str) -> Certificati
 @transaction.atomic
 def revoke_certification(cert: Certification, *, by, reason: str) -> Certification:
     """Withdraw an approved certification at once. Raises invalid_state, reason_required."""
-    reason = _require_reason(reason, "revoke a certification")
-    cert = _locked_certification(cert, status=Certification.Status.APPROVED, only="only approved certifications can be revoked")
+    reason = _require_reason(reason, _("revoke a certification"))
+    cert = _locked_certification(cert, status=Certification.Status.APPROVED, only=_("only approved certifications can be revoked"))
     cert.status = Certification.Status.REVOKED
     cert.decision_note = reason
     cert.save(update_fields=["status", "decision_note"])

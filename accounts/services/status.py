@@ -28,9 +28,9 @@ def suspend_account(account: OfficialAccount, *, by, until: datetime | None, rea
 
     Raises reason_required, invalid_input.
     """
-    reason = _require_reason(reason, "suspend an account")
+    reason = _require_reason(reason, _("suspend an account"))
     if until is not None and until <= timezone.now():
-        raise InvalidInput(f"A suspension must end in the future; {format_moment(until)} has passed.")
+        raise InvalidInput(_("A suspension must end in the future; %(until)s has passed.") % {"until": format_moment(until)})
     account = OfficialAccount.objects.select_for_update().get(pk=account.pk)
     account.status = OfficialAccount.Status.SUSPENDED
     account.suspended_until = until
@@ -46,7 +46,7 @@ def reinstate_account(account: OfficialAccount, *, by) -> OfficialAccount:
     """Give a suspended account its sending rights back. Raises invalid_state."""
     account = OfficialAccount.objects.select_for_update().get(pk=account.pk)
     if account.status != OfficialAccount.Status.SUSPENDED:
-        raise InvalidState(f"“{account.name}” is not suspended.")
+        raise InvalidState(_("“%(account)s” is not suspended.") % {"account": account.name})
     account.status = OfficialAccount.Status.ACTIVE
     account.suspended_until = None
     account.suspension_reason = ""

@@ -25,37 +25,37 @@ CLIENT_MSG_ID_MAX_BYTES = 64
 
 class Broadcast(models.Model):
     class MessageType(models.TextChoices):
-        TEXT = "text", "Text"
-        ARTICLE = "article", "Article"
-        IMAGE = "image", "Image"
+        TEXT = "text", _("Text")
+        ARTICLE = "article", _("Article")
+        IMAGE = "image", _("Image")
 
     class Channel(models.TextChoices):
-        CONSOLE = "console", "Console"
-        API = "api", "Advanced mass interface (API)"
+        CONSOLE = "console", _("Console")
+        API = "api", _("Advanced mass interface (API)")
 
     class Audience(models.TextChoices):
-        ALL = "all", "All followers"
-        TAG = "tag", "Followers with a tag"
-        FOLLOWERS = "followers", "A list of followers"
+        ALL = "all", _("All followers")
+        TAG = "tag", _("Followers with a tag")
+        FOLLOWERS = "followers", _("A list of followers")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PENDING_REVIEW = "pending_review", "Pending review"
-        APPROVED = "approved", "Approved"
-        SENDING = "sending", "Sending"
-        PAUSED = "paused", "Paused"
-        SENT = "sent", "Sent"
-        PARTIALLY_SENT = "partially_sent", "Partially sent"
-        FAILED = "failed", "Failed"
-        REJECTED = "rejected", "Rejected"
-        CANCELLED = "cancelled", "Cancelled"
+        DRAFT = "draft", _("Draft")
+        PENDING_REVIEW = "pending_review", _("Pending review")
+        APPROVED = "approved", _("Approved")
+        SENDING = "sending", _("Sending")
+        PAUSED = "paused", _("Paused")
+        SENT = "sent", _("Sent")
+        PARTIALLY_SENT = "partially_sent", _("Partially sent")
+        FAILED = "failed", _("Failed")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Cancelled")
 
     account = models.ForeignKey(OfficialAccount, on_delete=models.PROTECT, related_name="broadcasts")
     title = models.CharField(max_length=200)
     message_type = models.CharField(max_length=10, choices=MessageType.choices, default=MessageType.TEXT)
     body = models.TextField(blank=True)
-    url = models.URLField(max_length=1024, blank=True, help_text="Article link (article messages).")
-    cover_url = models.URLField(max_length=1024, blank=True, help_text="Cover or image URL (article and image messages).")
+    url = models.URLField(max_length=1024, blank=True, help_text=_("Article link (article messages)."))
+    cover_url = models.URLField(max_length=1024, blank=True, help_text=_("Cover or image URL (article and image messages)."))
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.CONSOLE)
     audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.ALL)
     tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.PROTECT, related_name="broadcasts")
@@ -78,7 +78,7 @@ class Broadcast(models.Model):
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_note = models.TextField(blank=True)
-    scheduled_at = models.DateTimeField(null=True, blank=True, help_text="Send time; empty means now.")
+    scheduled_at = models.DateTimeField(null=True, blank=True, help_text=_("Send time; empty means now."))
     # Moderation findings of flag rules: [{"rule": id, "pattern": ..., "match": ..., "excerpt": ...}]
     findings = models.JSONField(default=list, blank=True)
     # Delivery progress (the platform's job-finished totals).
@@ -148,8 +148,8 @@ class PendingBroadcast(Broadcast):
 
     class Meta:
         proxy = True
-        verbose_name = "broadcast awaiting review"
-        verbose_name_plural = "broadcasts awaiting review"
+        verbose_name = _("broadcast awaiting review")
+        verbose_name_plural = _("broadcasts awaiting review")
         default_permissions = ()
 
 
@@ -176,25 +176,25 @@ class PreviewMessage(models.Model):
 
 class QuotaPolicy(models.Model):
     class Scope(models.TextChoices):
-        ACCOUNT = "account", "Broadcasts per account"
-        FOLLOWER = "follower", "Broadcasts one follower may receive from one account"
+        ACCOUNT = "account", _("Broadcasts per account")
+        FOLLOWER = "follower", _("Broadcasts one follower may receive from one account")
 
     class Period(models.TextChoices):
-        DAY = "day", "Calendar day"
-        WEEK = "week", "ISO week"
-        MONTH = "month", "Calendar month"
+        DAY = "day", _("Calendar day")
+        WEEK = "week", _("ISO week")
+        MONTH = "month", _("Calendar month")
 
     kind = models.CharField(max_length=12, choices=OfficialAccount.Kind.choices)
     scope = models.CharField(max_length=10, choices=Scope.choices)
     limit = models.PositiveIntegerField()
     period = models.CharField(max_length=5, choices=Period.choices)
     effective_from = models.DateTimeField()
-    effective_until = models.DateTimeField(null=True, blank=True, help_text="Empty: in force until changed.")
+    effective_until = models.DateTimeField(null=True, blank=True, help_text=_("Empty: in force until changed."))
     note = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["kind", "scope", "effective_from"]
-        verbose_name_plural = "quota policies"
+        verbose_name_plural = _("quota policies")
         constraints = [
             models.CheckConstraint(condition=Q(limit__gte=1), name="quota_policy_limit_positive"),
             models.CheckConstraint(
@@ -220,11 +220,13 @@ class QuotaPolicy(models.Model):
         overlapping = overlapping.filter(Q(effective_until__isnull=True) | Q(effective_until__gt=self.effective_from))
         other = overlapping.first()
         if other is not None:
-            raise ValidationError(
-                f"This policy overlaps “{other}” (from {timezone.localtime(other.effective_from):%Y-%m-%d %H:%M}"
-                + (f" until {timezone.localtime(other.effective_until):%Y-%m-%d %H:%M}" if other.effective_until else "")
-                + "); end that one first."
-            )
+            start = f"{timezone.localtime(other.effective_from):%Y-%m-%d %H:%M}"
+            if other.effective_until:
+                until = f"{timezone.localtime(other.effective_until):%Y-%m-%d %H:%M}"
+                message = _("This policy overlaps “%(other)s” (from %(start)s until %(until)s); end that one first.")
+                raise ValidationError(message % {"other": other, "start": start, "until": until})
+            message = _("This policy overlaps “%(other)s” (from %(start)s); end that one first.")
+            raise ValidationError(message % {"other": other, "start": start})
 
 
 class QuotaReservation(models.Model):
@@ -251,13 +253,13 @@ class QuotaReservation(models.Model):
 
 class ContentRule(models.Model):
     class Match(models.TextChoices):
-        KEYWORD = "keyword", "Keyword"
-        REGEX = "regex", "Regular expression"
-        DOMAIN = "domain", "Link domain"
+        KEYWORD = "keyword", _("Keyword")
+        REGEX = "regex", _("Regular expression")
+        DOMAIN = "domain", _("Link domain")
 
     class Action(models.TextChoices):
-        BLOCK = "block", "Block (reject at once)"
-        FLAG = "flag", "Flag for the reviewer"
+        BLOCK = "block", _("Block (reject at once)")
+        FLAG = "flag", _("Flag for the reviewer")
 
     pattern = models.CharField(
         max_length=500,
@@ -275,7 +277,7 @@ class ContentRule(models.Model):
     )
     match = models.CharField(max_length=10, choices=Match.choices, default=Match.KEYWORD)
     action = models.CharField(max_length=5, choices=Action.choices, default=Action.FLAG)
-    points = models.PositiveIntegerField(default=10, help_text="Violation points a blocked broadcast costs.")
+    points = models.PositiveIntegerField(default=10, help_text=_("Violation points a blocked broadcast costs."))
     active = models.BooleanField(default=True)
     note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -15,10 +15,10 @@ class DeliveryBatch(models.Model):
     """A slice of a broadcast's audience by follower id, delivered by one task."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
+        PENDING = "pending", gettext_lazy("Pending")
         # Claimed by an external backend (webhook): delivery rows written, hand-off in flight.
-        SENDING = "sending", "Handed to the backend"
-        DONE = "done", "Done"
+        SENDING = "sending", gettext_lazy("Handed to the backend")
+        DONE = "done", gettext_lazy("Done")
 
     # Indexed by the unique (broadcast, number) constraint.
     broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="batches", db_index=False)
@@ -40,7 +40,7 @@ class DeliveryBatch(models.Model):
 
     class Meta:
         ordering = ["broadcast_id", "number"]
-        verbose_name_plural = "delivery batches"
+        verbose_name_plural = gettext_lazy("delivery batches")
         constraints = [models.UniqueConstraint(fields=["broadcast", "number"], name="batch_number_unique")]
         indexes = [
             # requeue_stale_batches: batches not done whose heartbeat is old.
@@ -53,9 +53,9 @@ class DeliveryBatch(models.Model):
 
 class Delivery(models.Model):
     class Status(models.TextChoices):
-        SENT = "sent", "Sent"
-        FILTERED = "filtered", "Filtered (follower at monthly cap)"
-        FAILED = "failed", "Failed"
+        SENT = "sent", gettext_lazy("Sent")
+        FILTERED = "filtered", gettext_lazy("Filtered (follower at monthly cap)")
+        FAILED = "failed", gettext_lazy("Failed")
 
     # The fan-out tables (Delivery, InboxMessage, FollowerQuotaUsage) take one row per
     # follower per broadcast: no database FK constraints (each row would cost a trigger
@@ -74,7 +74,7 @@ class Delivery(models.Model):
     delivered_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name_plural = "deliveries"
+        verbose_name_plural = gettext_lazy("deliveries")
         constraints = [
             models.UniqueConstraint(fields=["broadcast", "follower"], name="delivery_once_per_follower")
         ]
@@ -119,7 +119,7 @@ class InboxMessage(models.Model):
     broadcast = models.ForeignKey(
         Broadcast, on_delete=models.CASCADE, related_name="inbox_messages", db_constraint=False, db_index=False
     )
-    folded = models.BooleanField(help_text="Folded into the subscriptions folder (subscription accounts).")
+    folded = models.BooleanField(help_text=gettext_lazy("Folded into the subscriptions folder (subscription accounts)."))
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import AuditEvent
 from accounts.services import record_event
@@ -71,7 +72,8 @@ def start_sending(broadcast: Broadcast, *, by=None, move_to_now: bool = False) -
     if b.scheduled_at and b.scheduled_at > timezone.now():
         if not move_to_now:
             raise InvalidState(
-                f"Broadcast #{b.pk} “{b.title}” is scheduled for later.", scheduled_later=True
+                _("Broadcast #%(id)s “%(title)s” is scheduled for later.") % {"id": b.pk, "title": b.title},
+                scheduled_later=True,
             )
         b = reschedule_broadcast(b, by=by, send_at=timezone.now())
     try:

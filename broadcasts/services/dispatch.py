@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import AuditEvent
 from accounts.services import record_event
@@ -99,7 +100,8 @@ def dispatch_broadcast(broadcast: Broadcast, *, now: datetime | None = None) -> 
         lifecycle.require(b, lifecycle.Action.DISPATCH)
         if b.scheduled_at and b.scheduled_at > now:
             raise InvalidState(
-                f"“{b.title}” is scheduled for {format_moment(b.scheduled_at)}; reschedule it to send it now.",
+                _("“%(title)s” is scheduled for %(at)s; reschedule it to send it now.")
+                % {"title": b.title, "at": format_moment(b.scheduled_at)},
                 scheduled_later=True,
             )
         _dispatch_locked(b, now)

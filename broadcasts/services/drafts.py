@@ -15,6 +15,7 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import AuditEvent, Follower, OfficialAccount, Tag
 from accounts.services import record_event
@@ -31,7 +32,7 @@ CONTENT_FIELDS = ("title", "message_type", "body", "url", "cover_url", "channel"
 # Fields a draft's author may change with update_broadcast.
 EDITABLE_FIELDS = frozenset({*CONTENT_FIELDS, "recipients", "scheduled_at"})
 # Fields fixed at creation: passing the current value is fine, another value is refused.
-FIXED_FIELDS = {"account": "account", "client_msg_id": "client message id"}
+FIXED_FIELDS = {"account": gettext_lazy("account"), "client_msg_id": gettext_lazy("client message id")}
 TITLE_MAX = Broadcast._meta.get_field("title").max_length
 URL_MAX = Broadcast._meta.get_field("url").max_length
 
@@ -50,78 +51,101 @@ def _resolve_tag(tag) -> Tag | None:
         return tag or None
     found = Tag.objects.filter(pk=tag).first()
     if found is None:
-        raise InvalidAudience(f"Tag #{tag} does not exist.", field="tag")
+        raise InvalidAudience(_("Tag #%(id)s does not exist.") % {"id": tag}, field="tag")
     return found
 
 
 def _check_content(f: dict) -> None:
     f["title"] = (f.get("title") or "").strip()
     if not f["title"]:
-        raise InvalidContent("A broadcast needs a title.", field="title")
+        raise InvalidContent(_("A broadcast needs a title."), field="title")
     if len(f["title"]) > TITLE_MAX:
-        raise InvalidContent(f"A title is at most {TITLE_MAX} characters; this one has {len(f['title'])}.", field="title")
+        raise InvalidContent(
+            _("A title is at most %(limit)s characters; this one has %(count)s.")
+            % {"limit": TITLE_MAX, "count": len(f["title"])},
+            field="title",
+        )
     # The console's one text hygiene rule: no controls, escape sequences or bidi overrides, and
     # something visible; a body keeps its line breaks (as LF) and tabs.
     f["title"] = clean_text(f["title"], kind=Kind.LINE, label=_("The title"), field="title")
     f["body"] = clean_text(f.get("body") or "", kind=Kind.MULTILINE, label=_("The body"), field="body")
     message_type = f.get("message_type")
     if message_type not in Broadcast.MessageType.values:
-        raise InvalidContent(f"Unknown message type “{message_type}”; use text, article or image.", field="message_type")
-    for name, label in (("url", "article link"), ("cover_url", "cover image link")):
+        raise InvalidContent(
+            _("Unknown message type “%(type)s”; use text, article or image.") % {"type": message_type},
+            field="message_type",
+        )
+    for name, label in (("url", _("article link")), ("cover_url", _("cover image link"))):
         value = (f.get(name) or "").strip()
         f[name] = value
         if not value:
             continue
         clean_text(value, kind=Kind.IDENTIFIER, label=_("The %(link)s") % {"link": label}, field=name)
         if len(value) > URL_MAX:
-            raise InvalidContent(f"The {label} is at most {URL_MAX} characters long.", field=name)
+            raise InvalidContent(
+                _("The %(link)s is at most %(limit)s characters long.") % {"link": label, "limit": URL_MAX}, field=name
+            )
         try:
             _validate_url(value)
         except ValidationError:
-            raise InvalidContent(f"The {label} “{value}” is not a valid http(s) address.", field=name) from None
+            raise InvalidContent(
+                _("The %(link)s “%(value)s” is not a valid http(s) address.") % {"link": label, "value": value},
+                field=name,
+            ) from None
     if message_type == Broadcast.MessageType.TEXT and not f["body"].strip():
-        raise InvalidContent("A text message needs a body.", field="body")
+        raise InvalidContent(_("A text message needs a body."), field="body")
     if message_type == Broadcast.MessageType.ARTICLE and not f["url"]:
-        raise InvalidContent("An article message needs the article's link.", field="url")
+        raise InvalidContent(_("An article message needs the article's link."), field="url")
     if message_type == Broadcast.MessageType.IMAGE and not f["cover_url"]:
-        raise InvalidContent("An image message needs the image's link.", field="cover_url")
+        raise InvalidContent(_("An image message needs the image's link."), field="cover_url")
 
 
 def _check_audience(account: OfficialAccount, f: dict, recipient_ids: list[int]) -> None:
     channel, audience = f.get("channel"), f.get("audience")
     if channel not in Broadcast.Channel.values:
-        raise InvalidAudience(f"Unknown channel “{channel}”; use console or api.", field="channel")
+        raise InvalidAudience(_("Unknown channel “%(channel)s”; use console or api.") % {"channel": channel}, field="channel")
     if audience not in Broadcast.Audience.values:
-        raise InvalidAudience(f"Unknown audience “{audience}”; use all, tag or followers.", field="audience")
+        raise InvalidAudience(
+            _("Unknown audience “%(audience)s”; use all, tag or followers.") % {"audience": audience}, field="audience"
+        )
     tag = f["tag"] = _resolve_tag(f.get("tag"))
     if audience == Broadcast.Audience.TAG:
         if tag is None:
-            raise InvalidAudience("A tag audience needs a tag.", field="tag")
+            raise InvalidAudience(_("A tag audience needs a tag."), field="tag")
         if tag.account_id != account.pk:  # the one "tag belongs to the account" check
-            raise InvalidAudience(f"Tag “{tag.name}” belongs to another account, not {account.name}.", field="tag")
+            raise InvalidAudience(
+                _("Tag “%(tag)s” belongs to another account, not %(account)s.") % {"tag": tag.name, "account": account.name},
+                field="tag",
+            )
     elif tag is not None:
-        raise InvalidAudience("Only a tag audience takes a tag; choose the audience “tag” or remove the tag.", field="tag")
+        raise InvalidAudience(_("Only a tag audience takes a tag; choose the audience “tag” or remove the tag."), field="tag")
     if audience == Broadcast.Audience.FOLLOWERS:
         if channel != Broadcast.Channel.API:
             raise InvalidAudience(
-                "A list of followers can only be sent through the advanced mass interface (the api channel).",
+                _("A list of followers can only be sent through the advanced mass interface (the api channel)."),
                 field="audience",
             )
         n = len(recipient_ids)
         if not RECIPIENTS_MIN <= n <= RECIPIENTS_MAX:
             raise InvalidAudience(
-                f"A follower list holds {RECIPIENTS_MIN} to {RECIPIENTS_MAX:,} followers; this one has {n:,}.",
+                _("A follower list holds %(min)s to %(max)s followers; this one has %(count)s.")
+                % {"min": RECIPIENTS_MIN, "max": f"{RECIPIENTS_MAX:,}", "count": f"{n:,}"},
                 field="recipients",
             )
         found = sql.fetch_one(sql.count_followers_among(account.pk, recipient_ids))[0]
         if found != n:
             missing = n - found
-            verb = "does" if missing == 1 else "do"
             raise InvalidAudience(
-                f"{missing:,} of the {n:,} listed followers {verb} not follow {account.name}.", field="recipients"
+                ngettext(
+                    "%(missing)s of the %(count)s listed followers does not follow %(account)s.",
+                    "%(missing)s of the %(count)s listed followers do not follow %(account)s.",
+                    missing,
+                )
+                % {"missing": f"{missing:,}", "count": f"{n:,}", "account": account.name},
+                field="recipients",
             )
     elif recipient_ids:
-        raise InvalidAudience("Only a follower-list audience takes recipients; choose the audience “followers”.",
+        raise InvalidAudience(_("Only a follower-list audience takes recipients; choose the audience “followers”."),
                               field="recipients")
 
 
@@ -214,7 +238,8 @@ def _refuse_fixed_changes(b: Broadcast, fields: dict) -> None:
             changed = ((value or "").strip() or None) != b.client_msg_id
         if changed:
             raise InvalidContent(
-                f"The {FIXED_FIELDS[name]} of a broadcast cannot be changed; create a new broadcast instead.",
+                _("The %(field)s of a broadcast cannot be changed; create a new broadcast instead.")
+                % {"field": FIXED_FIELDS[name]},
                 field=name,
             )
 

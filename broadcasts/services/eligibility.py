@@ -28,7 +28,7 @@ def send_time(send_at: datetime | None) -> datetime:
 
 def kind_and_name(account: OfficialAccount) -> str:
     """ "Service account Acme"."""
-    return f"{account.get_kind_display()} {account.name}"
+    return _("%(kind)s %(name)s") % {"kind": account.get_kind_display(), "name": account.name}
 
 
 def _certification_status(account: OfficialAccount, at: datetime) -> str:
@@ -37,26 +37,31 @@ def _certification_status(account: OfficialAccount, at: datetime) -> str:
     approved = next((c for c in certs if c.status == Certification.Status.APPROVED), None)
     if approved is not None:
         if approved.valid_from > at:
-            return f"certification #{approved.pk} only starts on {format_moment(approved.valid_from)}"
-        return f"certification #{approved.pk} runs out on {format_moment(approved.valid_until)}, before the send time"
+            return _("certification #%(id)s only starts on %(start)s") % {"id": approved.pk, "start": format_moment(approved.valid_from)}
+        return _("certification #%(id)s runs out on %(end)s, before the send time") % {
+            "id": approved.pk,
+            "end": format_moment(approved.valid_until),
+        }
     if not certs:
-        return "it has never been certified"
+        return _("it has never been certified")
     last = certs[0]
     if last.status == Certification.Status.EXPIRED:
-        return f"certification #{last.pk} expired on {format_moment(last.valid_until)}"
+        return _("certification #%(id)s expired on %(end)s") % {"id": last.pk, "end": format_moment(last.valid_until)}
     if last.status == Certification.Status.REVOKED:
-        return f"certification #{last.pk} was revoked" + (f": {last.decision_note}" if last.decision_note else "")
+        if last.decision_note:
+            return _("certification #%(id)s was revoked: %(note)s") % {"id": last.pk, "note": last.decision_note}
+        return _("certification #%(id)s was revoked") % {"id": last.pk}
     if last.status == Certification.Status.PENDING:
-        return f"certification application #{last.pk} is still pending"
-    return f"certification application #{last.pk} was rejected"
+        return _("certification application #%(id)s is still pending") % {"id": last.pk}
+    return _("certification application #%(id)s was rejected") % {"id": last.pk}
 
 
 def _advanced_what(b: Broadcast) -> str:
     if b.audience == Broadcast.Audience.TAG:
-        return "a broadcast to a tag"
+        return _("a broadcast to a tag")
     if b.audience == Broadcast.Audience.FOLLOWERS:
-        return "a broadcast to a list of followers"
-    return "a broadcast through the advanced mass interface (API)"
+        return _("a broadcast to a list of followers")
+    return _("a broadcast through the advanced mass interface (API)")
 
 
 def _send_problems(account: OfficialAccount, b: Broadcast, at: datetime) -> list[tuple[bool, DomainError]]:
@@ -64,24 +69,37 @@ def _send_problems(account: OfficialAccount, b: Broadcast, at: datetime) -> list
     order approval raises them. `certain`: nothing done before the send time lifts it."""
     problems = []
     if account.is_suspended(at):
-        until = f"until {format_moment(account.suspended_until)}" if account.suspended_until else "until reinstated"
-        reason = f", reason: {account.suspension_reason}" if account.suspension_reason else ""
+        until = (
+            _("until %(end)s") % {"end": format_moment(account.suspended_until)}
+            if account.suspended_until
+            else _("until reinstated")
+        )
+        reason = _(", reason: %(reason)s") % {"reason": account.suspension_reason} if account.suspension_reason else ""
         problems.append((False, AccountSuspended(
-            f"{kind_and_name(account)} is suspended {until}{reason}; it cannot broadcast at {format_moment(at)}.",
+            _("%(account)s is suspended %(until)s%(reason)s; it cannot broadcast at %(at)s.")
+            % {"account": kind_and_name(account), "until": until, "reason": reason, "at": format_moment(at)},
             account=account.pk,
         )))
     if b.needs_advanced_interface:
         what = _advanced_what(b)
         if not account.is_service:
             problems.append((True, CertificationRequired(
-                f"{kind_and_name(account)} cannot send {what}: the advanced mass interface is open only to "
-                "certified service accounts.",
+                _(
+                    "%(account)s cannot send %(what)s: the advanced mass interface is open only to "
+                    "certified service accounts."
+                )
+                % {"account": kind_and_name(account), "what": what},
                 account=account.pk, field="audience",
             )))
         elif not account.is_certified(at=at):
             problems.append((False, CertificationRequired(
-                f"{kind_and_name(account)} has no certification valid at {format_moment(at)} "
-                f"({_certification_status(account, at)}); {what} needs a certified service account.",
+                _("%(account)s has no certification valid at %(at)s (%(why)s); %(what)s needs a certified service account.")
+                % {
+                    "account": kind_and_name(account),
+                    "at": format_moment(at),
+                    "why": _certification_status(account, at),
+                    "what": what,
+                },
                 account=account.pk,
             )))
     return problems

@@ -70,7 +70,7 @@ def submit_broadcast(broadcast: Broadcast, *, by) -> Broadcast:
         record_event(b, by=None, verb=AuditEvent.Verb.REJECTED, note=b.review_note)
         record_violation(account, by=None, points=worst.rule.points, rule=worst.rule, broadcast=b)
         blocked = ContentBlocked(
-            f"“{b.title}” was rejected: it matches {worst.describe()}; "
+            _("“%(title)s” was rejected: it matches %(rule)s; ") % {"title": b.title, "rule": worst.describe()}
             + ngettext("%(name)s receives %(points)d violation point.", "%(name)s receives %(points)d violation points.",
                        worst.rule.points) % {"name": account.name, "points": worst.rule.points},
             broadcast=b.pk, rule=worst.rule.pk,
@@ -95,7 +95,8 @@ def _require_four_eyes(b: Broadcast, by) -> None:
         return
     if b.created_by_id == by.pk:
         raise FourEyes(
-            f"“{b.title}” was written by {by.get_username()}; another reviewer must approve it (four eyes)."
+            _("“%(title)s” was written by %(name)s; another reviewer must approve it (four eyes).")
+            % {"title": b.title, "name": by.get_username()}
         )
     raise FourEyes(
         _("“%(title)s” was edited by %(name)s; someone who did not change its content must approve it (four eyes).")
@@ -158,7 +159,7 @@ def reject_broadcast(broadcast: Broadcast, *, by, reason: str) -> Broadcast:
     """
     reason = (reason or "").strip()
     if not reason:
-        raise ReasonRequired("Give a reason to reject a broadcast; the author is told why.")
+        raise ReasonRequired(_("Give a reason to reject a broadcast; the author is told why."))
     account, b = lock_broadcast(broadcast)
     lifecycle.require(b, Action.REJECT)
     release_reservation(b)

@@ -1,0 +1,317 @@
+"""Ready for translation: every sentence a person reads is marked, and the catalogue can be made.
+
+Three checks fail when someone adds an unmarked string (README "Translation"):
+
+* templates: every text a page shows is inside {% translate %} / {% blocktranslate %}
+  (outside <script>, <style>, HTML comments and tags; a few attributes people read — title,
+  alt, placeholder, aria-label — count as text). What may stay bare: punctuation, digits,
+  HTML entities (`&nbsp;`, `&rarr;`) and the ALLOWED_TEMPLATE_TEXT below.
+* Python: string literals and f-strings given to a refusal (a DomainError subclass,
+  ValidationError, CommandError), to messages.* / message_user, to a command's
+  stdout / stderr, or as a label (verbose_name, help_text, description=, title = … on a
+  filter, a fieldset's title, a TextChoices label …) are wrapped in gettext & co. Machine
+  output stays bare by one rule: a command line with no space between words, or a
+  `key=value` / CSV line (see is_machine_format).
+* makemessages -l zh_Hans runs (into a temporary copy of the project, so nothing is left in
+  the repository) and its catalogue holds known sentences with matching placeholders.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.template.base import Lexer, TokenType
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS = ("accounts", "broadcasts", "api", "operator_console")
+
+# --- templates ---------------------------------------------------------------------------------
+
+# Bare text a template may show: symbols and product names that are the same in every language.
+ALLOWED_TEMPLATE_TEXT = {"ECharts"}
+READ_ATTRIBUTES = ("title", "alt", "placeholder", "aria-label")
+MARK = "\x00"  # stands for a {% tag %} or {{ variable }} in the flattened page
+
+
+def template_files() -> list[Path]:
+    dirs = [ROOT / "templates"] + [ROOT / app / "templates" for app in APPS]
+    return sorted(p for d in dirs if d.is_dir() for p in d.rglob("*.html"))
+
+
+def flatten(source: str) -> str:
+    """The template's text with tags and variables replaced by MARK and translated blocks dropped."""
+    out, skip = [], None
+    for token in Lexer(source).tokenize():
+        if token.token_type == TokenType.BLOCK:
+            name = token.split_contents()[0]
+            if skip:
+                if name == skip:
+                    skip = None
+                continue
+            if name in ("blocktranslate", "blocktrans"):
+                skip = "end" + name
+            elif name == "comment":
+                skip = "endcomment"
+            out.append(MARK)
+        elif skip:
+            continue
+        elif token.token_type == TokenType.TEXT:
+            out.append(token.contents)
+        elif token.token_type == TokenType.VAR:
+            out.append(MARK)
+    return "".join(out)
+
+
+def unmarked_template_text(source: str) -> list[str]:
+    page = flatten(source)
+    page = re.sub(r"<(script|style)\b.*?</\1\s*>", MARK, page, flags=re.S | re.I)
+    page = re.sub(r"<!--.*?-->", MARK, page, flags=re.S)
+    found = []
+    attrs = "|".join(READ_ATTRIBUTES)
+    for value in re.findall(rf'\s(?:{attrs})\s*=\s*"([^"]*)"', page, flags=re.I):
+        found.append(value)
+    page = re.sub(r"<[^>]*>", MARK, page)
+    found += page.split(MARK)
+    bad = []
+    for text in found:
+        text = re.sub(r"&#?\w+;", " ", text)
+        words = " ".join(text.split())
+        if re.search(r"[^\W\d_]", words) and words not in ALLOWED_TEMPLATE_TEXT:
+            bad.append(words)
+    return bad
+
+
+@pytest.mark.parametrize("path", template_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_template_text_is_marked_for_translation(path):
+    bad = unmarked_template_text(path.read_text())
+    assert not bad, f"{path.relative_to(ROOT)}: wrap in {{% translate %}} / {{% blocktranslate %}}: {bad}"
+
+
+def test_the_template_check_finds_an_unmarked_sentence():
+    source = (
+        "{% load i18n %}<p title=\"Open it\">{% translate 'Ready' %} &nbsp;"
+        "{% blocktranslate count n=k %}{{ n }} item{% plural %}{{ n }} items{% endblocktranslate %}</p>"
+        "<script>var x = 'words here';</script><span>Queued</span>{{ value }} ({{ n }})"
+    )
+    assert unmarked_template_text(source) == ["Open it", "Queued"]
+
+
+# --- Python ------------------------------------------------------------------------------------
+
+TRANSLATORS = {
+    "_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy",
+    "npgettext", "npgettext_lazy", "gettext_noop", "_lazy", "format_lazy",
+}
+LABEL_KEYWORDS = {
+    "verbose_name", "verbose_name_plural", "help_text", "label", "short_description",
+    "description", "empty_value_display", "title", "empty_label",
+}
+LABEL_ATTRIBUTES = LABEL_KEYWORDS | {"site_header", "site_title", "index_title"}
+MESSAGE_CALLS = {"success", "info", "warning", "error", "debug", "add_message", "message_user"}
+REFUSALS = {"ValidationError", "CommandError"}
+
+
+def python_files() -> list[Path]:
+    files = []
+    for app in APPS:
+        for p in (ROOT / app).rglob("*.py"):
+            if "migrations" not in p.parts and "tests" not in p.parts:
+                files.append(p)
+    return sorted(files)
+
+
+def domain_error_names() -> set[str]:
+    from operator_console.errors import DomainError
+
+    names, todo = set(), [DomainError]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo += cls.__subclasses__()
+    return names
+
+
+def call_name(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return ""
+
+
+def is_machine_format(text: str) -> bool:
+    """Command output for programs, not people: one word, `key=value` pairs, or a CSV line."""
+    text = text.strip()
+    return " " not in text or bool(re.match(r"^[\w.-]+=", text)) or ("," in text and ", " not in text)
+
+
+def bare_literals(node: ast.expr | None) -> list[str]:
+    """The string literals with a letter in `node` that no translation function wraps."""
+    if node is None:
+        return []
+    if isinstance(node, ast.Call):
+        name = call_name(node.func)
+        if name in TRANSLATORS:
+            return []
+        if name in ("format", "join") and isinstance(node.func, ast.Attribute):
+            return bare_literals(node.func.value)
+        if name in ("format_html", "mark_safe", "str"):
+            return [s for a in node.args[:1] for s in bare_literals(a)]
+        return []
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value] if re.search(r"[^\W\d_]", node.value) else []
+    if isinstance(node, ast.JoinedStr):
+        text = "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+        return [text] if re.search(r"[^\W\d_]", text) else []
+    if isinstance(node, ast.BinOp):
+        return bare_literals(node.left) + (bare_literals(node.right) if isinstance(node.op, ast.Add) else [])
+    if isinstance(node, ast.IfExp):
+        return bare_literals(node.body) + bare_literals(node.orelse)
+    if isinstance(node, ast.BoolOp):
+        return [s for v in node.values for s in bare_literals(v)]
+    return []
+
+
+class Finder(ast.NodeVisitor):
+    def __init__(self, refusals: set[str]):
+        self.refusals = refusals
+        self.found: list[tuple[int, str]] = []
+        self.classes: list[ast.ClassDef] = []
+
+    def flag(self, node: ast.AST, texts: list[str], machine_ok: bool = False) -> None:
+        for text in texts:
+            if not (machine_ok and is_machine_format(text)):
+                self.found.append((node.lineno, text))
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        bases = {call_name(b) for b in node.bases}
+        for stmt in node.body:
+            if not isinstance(stmt, ast.Assign):
+                continue
+            for target in stmt.targets:
+                name = call_name(target)
+                if name in LABEL_ATTRIBUTES:
+                    self.flag(stmt, bare_literals(stmt.value))
+                elif name == "fieldsets" and isinstance(stmt.value, (ast.List, ast.Tuple)):
+                    for fieldset in stmt.value.elts:
+                        if isinstance(fieldset, ast.Tuple) and fieldset.elts:
+                            self.flag(fieldset, bare_literals(fieldset.elts[0]))
+                elif bases & {"TextChoices", "IntegerChoices", "Choices"} and isinstance(stmt.value, ast.Tuple):
+                    self.flag(stmt, bare_literals(stmt.value.elts[-1]))
+        self.generic_visit(node)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            if isinstance(target, ast.Attribute) and target.attr in LABEL_ATTRIBUTES:
+                self.flag(node, bare_literals(node.value))
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        name = call_name(node.func)
+        if name in self.refusals or name in REFUSALS:
+            self.flag(node, [s for a in node.args[:1] for s in bare_literals(a)])
+            self.flag(node, [s for k in node.keywords if k.arg == "message" for s in bare_literals(k.value)])
+        elif name == "write" and call_name(getattr(node.func, "value", None)) in ("stdout", "stderr"):
+            self.flag(node, [s for a in node.args[:1] for s in bare_literals(a)], machine_ok=True)
+        elif name in MESSAGE_CALLS and (
+            call_name(getattr(node.func, "value", None)) == "messages" or name == "message_user"
+        ):
+            args = node.args[1:] if name != "add_message" else node.args[2:]
+            self.flag(node, [s for a in args[:1] for s in bare_literals(a)])
+            self.flag(node, [s for k in node.keywords if k.arg == "message" for s in bare_literals(k.value)])
+        for k in node.keywords:
+            if k.arg in LABEL_KEYWORDS:
+                self.flag(node, bare_literals(k.value))
+        self.generic_visit(node)
+
+
+def unmarked_python_strings(source: str, refusals: set[str]) -> list[tuple[int, str]]:
+    finder = Finder(refusals)
+    finder.visit(ast.parse(source))
+    return finder.found
+
+
+def test_every_user_visible_python_string_is_marked_for_translation():
+    refusals = domain_error_names()
+    bad = [
+        f"{p.relative_to(ROOT)}:{line}: {text!r}"
+        for p in python_files()
+        for line, text in unmarked_python_strings(p.read_text(), refusals)
+    ]
+    assert not bad, "wrap these in gettext / gettext_lazy / ngettext:\n" + "\n".join(bad)
+
+
+def test_the_python_check_finds_unmarked_strings():
+    source = '''
+from django.utils.translation import gettext as _
+class Status(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SENT = "sent", _("Sent")
+class F(admin.SimpleListFilter):
+    title = "state"
+def f(b, n):
+    raise InvalidState(f"Broadcast {b.pk} is not a draft.")
+    raise InvalidState(_("Broadcast %(id)s is not a draft.") % {"id": b.pk})
+    messages.success(request, f"{n} broadcasts approved.")
+    self.stdout.write(f"sent={n} failed=0")
+    self.stdout.write(f"Sent {n} messages.")
+    x = models.CharField(verbose_name="send at", help_text=_("When."))
+'''
+    found = [text for _line, text in unmarked_python_strings(source, {"InvalidState"})]
+    assert found == ["Draft", "state", "Broadcast  is not a draft.", " broadcasts approved.", "Sent  messages.", "send at"]
+
+
+# --- makemessages ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def catalogue(tmp_path_factory) -> str:
+    if not shutil.which("xgettext"):
+        pytest.fail("GNU gettext is not installed (xgettext): scripts/gettext.sh installs it (apt-get install gettext)")
+    copy = tmp_path_factory.mktemp("project")
+    for name in (*APPS, "templates"):
+        shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "manage.py", copy / "manage.py")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemessages", "-l", "zh_Hans", "--no-location"],
+        cwd=copy, capture_output=True, text=True, timeout=300,
+        env={**__import__("os").environ, "DEBUG": "True", "DJANGO_SETTINGS_MODULE": "operator_console.settings"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert not (ROOT / "locale" / "zh_Hans").exists() or (ROOT / "locale" / "zh_Hans").is_dir()
+    return (copy / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po").read_text()
+
+
+def entry(po: str, msgid: str) -> str:
+    """The catalogue entry (flags and msgid lines) of `msgid`, or ""."""
+    for block in po.split("\n\n"):
+        ids = "".join(re.findall(r'^(?:msgid|msgid_plural|)\s*"(.*)"$', block, flags=re.M))
+        if msgid in ids.replace('\\"', '"'):
+            return block
+    return ""
+
+
+@pytest.mark.parametrize(
+    "msgid,python_format",
+    [
+        ("Only a draft can be submitted; broadcast %(id)s is %(status)s.", True),  # a refusal (services)
+        ("Operations dashboard", False),  # the dashboard's title (template)
+        ("%(count)s broadcast due now was dispatched.", True),  # a command's output, with its plural
+    ],
+)
+def test_makemessages_collects_known_sentences(catalogue, msgid, python_format):
+    block = entry(catalogue, msgid)
+    assert block, f"{msgid!r} is not in the catalogue"
+    assert ("python-format" in block) == python_format
+    if python_format:
+        ids = re.findall(r'^msgid(?:_plural)?\s+"(.*)"', block, flags=re.M)
+        assert {tuple(sorted(re.findall(r"%\((\w+)\)s", i))) for i in ids if i} == {
+            tuple(sorted(re.findall(r"%\((\w+)\)s", msgid)))
+        }
+
