@@ -56,6 +56,8 @@ def flatten(source: str) -> str:
                 continue
             if name in ("blocktranslate", "blocktrans"):
                 skip = "end" + name
+            elif token.split_contents()[1:] == ["bodyclass"]:  # CSS classes of <body>
+                skip = "endblock"
             elif name == "comment":
                 skip = "endcomment"
             out.append(MARK)
