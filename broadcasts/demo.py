@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Tag
 from operator_console.platform_time import platform_zone
@@ -57,4 +58,7 @@ def seed_demo(demo, *, stdout) -> None:
             tomorrow = timezone.localdate(timezone=platform_zone()) + timedelta(days=1)
             services.approve_broadcast(b, by=reviewer, send_at=datetime.combine(tomorrow, time(10), platform_zone()))
     if added:
-        stdout.write(f"Demo broadcasts: added {added} (one goes out within a minute once the worker and beat run).")
+        stdout.write(
+            _("Demo broadcasts: added %(added)s (one goes out within a minute once the worker and beat run).")
+            % {"added": added}
+        )

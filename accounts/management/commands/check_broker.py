@@ -6,6 +6,7 @@ from urllib.parse import urlparse
 import redis
 from django.conf import settings
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from operator_console.command import ConsoleCommand
 
@@ -21,26 +22,31 @@ class Command(ConsoleCommand):
     def handle(self, *args, no_start=False, **options):
         url = settings.CELERY_BROKER_URL
         if self._answers(url):
-            self.stdout.write(f"Redis answers at {self._safe(url)}.")
+            self.stdout.write(_("Redis answers at %(url)s.") % {"url": self._safe(url)})
             return
         parsed = urlparse(url)
         host, port = parsed.hostname or "127.0.0.1", parsed.port or 6379
         if not no_start and host in LOCAL_HOSTS and shutil.which("redis-server"):
-            self.stdout.write(f"No Redis answers at {self._safe(url)}; starting a local one on port {port}…")
+            self.stdout.write(
+                _("No Redis answers at %(url)s; starting a local one on port %(port)s…") % {"url": self._safe(url), "port": port}
+            )
             subprocess.run(
                 ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(port),
                  "--save", "", "--appendonly", "no"],
                 check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
-            for _ in range(40):
+            for _attempt in range(40):
                 if self._answers(url):
-                    self.stdout.write(f"Redis started and answers at {self._safe(url)}.")
+                    self.stdout.write(_("Redis started and answers at %(url)s.") % {"url": self._safe(url)})
                     return
                 time.sleep(0.25)
         raise CommandError(
-            f"No Redis answers at {self._safe(url)} (CELERY_BROKER_URL); the worker and beat need it. "
-            f"Start one with `redis-server --daemonize yes --bind 127.0.0.1 --port {port} --save '' --appendonly no` "
-            "(Debian: apt-get install redis-server), or point CELERY_BROKER_URL at a running Redis."
+            _(
+                "No Redis answers at %(url)s (CELERY_BROKER_URL); the worker and beat need it. "
+                "Start one with `redis-server --daemonize yes --bind 127.0.0.1 --port %(port)s --save '' --appendonly no` "
+                "(Debian: apt-get install redis-server), or point CELERY_BROKER_URL at a running Redis."
+            )
+            % {"url": self._safe(url), "port": port}
         )
 
     @staticmethod

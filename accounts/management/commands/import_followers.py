@@ -2,6 +2,8 @@ import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.exceptions import DomainError
 from accounts.imports import (
@@ -47,11 +49,11 @@ class Command(ConsoleCommand):
         except DomainError as exc:
             raise CommandError(exc.message) from None
         except FileNotFoundError:
-            raise CommandError(f"No such file: {path}") from None
+            raise CommandError(_("No such file: %(path)s") % {"path": path}) from None
         except IsADirectoryError:
-            raise CommandError(f"{path} is a directory, not a CSV file.") from None
+            raise CommandError(_("%(path)s is a directory, not a CSV file.") % {"path": path}) from None
         except OSError as exc:
-            raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
+            raise CommandError(_("Cannot read %(path)s: %(error)s.") % {"path": path, "error": exc.strerror}) from None
 
         progress = _Progress(self, path)
         try:
@@ -75,10 +77,16 @@ class Command(ConsoleCommand):
         progress.close()
 
         if result.skipped:
-            self.stdout.write(self.style.WARNING(f"Skipped {result.skipped} invalid row{'s' if result.skipped != 1 else ''}:"))
+            self.stdout.write(self.style.WARNING(
+                    ngettext("Skipped %(count)s invalid row:", "Skipped %(count)s invalid rows:", result.skipped)
+                    % {"count": result.skipped}
+                ))
             for text in _listing(result.problems, result.skipped):
                 self.stdout.write(f"  {text}")
-        self.stdout.write(self.style.SUCCESS(f"Imported {path.name} into {account.name} ({account.app_id}): {result.summary}."))
+        self.stdout.write(self.style.SUCCESS(
+                _("Imported %(file)s into %(account)s (%(app_id)s): %(summary)s.")
+                % {"file": path.name, "account": account.name, "app_id": account.app_id, "summary": result.summary}
+            ))
 
 
 def _listing(problems: list[RowProblem], total: int) -> list[str]:
@@ -113,7 +121,7 @@ class _Progress:
             self.bar.update(done - self.bar.n)
         elif self.next_plain is not None and done * PLAIN_PROGRESS_STEPS >= self.next_plain * self.total:
             if done < self.total:
-                self.stderr.write(f"read {done * 100 // self.total}% of the file")
+                self.stderr.write(_("read %(percent)s%% of the file") % {"percent": done * 100 // self.total})
             self.next_plain = done * PLAIN_PROGRESS_STEPS // self.total + 1
 
     def phase(self, text: str) -> None:

@@ -6,6 +6,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.module_loading import module_has_submodule
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.demo import ACCOUNTS, DEFAULT_FOLLOWERS, STAFF, DemoData, seed_demo
 from accounts.exceptions import DomainError
@@ -34,7 +35,7 @@ class Command(ConsoleCommand):
 
     def handle(self, *args, followers, **options):
         if followers < 0:
-            raise CommandError("--followers must be zero or more.")
+            raise CommandError(_("--followers must be zero or more."))
         try:
             demo = seed_demo(followers=followers)
             for app_config in apps.get_app_configs():
@@ -49,7 +50,9 @@ class Command(ConsoleCommand):
 
     def report(self, demo: DemoData) -> None:
         added = ", ".join(f"{n:,} {what}" for what, n in demo.added.items() if n)
-        self.stdout.write(self.style.SUCCESS(f"Demo data ready ({'added ' + added if added else 'nothing to add'})."))
+        self.stdout.write(self.style.SUCCESS(
+                _("Demo data ready (added %(added)s).") % {"added": added} if added else _("Demo data ready (nothing to add).")
+            ))
         now = timezone.now()
         accounts = (
             OfficialAccount.objects.filter(app_id__in=[spec.app_id for spec in ACCOUNTS])
@@ -59,17 +62,18 @@ class Command(ConsoleCommand):
         for account in accounts:
             cert = account.current_certification(now)
             if cert is not None:
-                badge = f"certified until {timezone.localtime(cert.valid_until):%Y-%m-%d}"
+                badge = _("certified until %(date)s") % {"date": f"{timezone.localtime(cert.valid_until):%Y-%m-%d}"}
             elif account.certifications.filter(status="pending").exists():
-                badge = "certification pending"
+                badge = _("certification pending")
             else:
-                badge = "not certified"
+                badge = _("not certified")
             self.stdout.write(
-                f"  {account.name:<20} {account.app_id}  {account.get_kind_display():<20} {badge:<27}"
-                f" {account.n_followers:>9,} subscribed followers"
+                f"  {account.name:<20} {account.app_id}  {account.get_kind_display():<20} {badge:<27} "
+                + ngettext("%(count)9s subscribed follower", "%(count)9s subscribed followers", account.n_followers)
+                % {"count": f"{account.n_followers:,}"}
             )
         logins = [f"{username} / {self.password_text(demo, username)}" for username, _name, _group in STAFF]
-        self.stdout.write("Demo staff logins (groups of the same names): " + ", ".join(logins))
+        self.stdout.write(_("Demo staff logins (groups of the same names): %(logins)s") % {"logins": ", ".join(logins)})
         if demo.new_passwords and not demo.password:
             self.stdout.write(self.style.WARNING(_("The generated passwords are shown this once; note them now.")))
 

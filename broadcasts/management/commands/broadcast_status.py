@@ -1,6 +1,7 @@
 """broadcast_status ID: a broadcast's delivery counters, timings and status."""
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from broadcasts import selectors
 from broadcasts.models import Broadcast
@@ -43,8 +44,8 @@ class Command(ConsoleCommand):
     def handle(self, *args, broadcast_id: int, **options):
         b = Broadcast.objects.select_related("account", "tag").filter(pk=broadcast_id).first()
         if b is None:
-            raise CommandError(f"Broadcast #{broadcast_id} does not exist.")
-        self.stdout.write(f"Broadcast #{b.pk} “{b.title}”")
+            raise CommandError(_("Broadcast #%(id)s does not exist.") % {"id": broadcast_id})
+        self.stdout.write(_("Broadcast #%(id)s “%(title)s”") % {"id": b.pk, "title": b.title})
         width = max(len(label) for label, _ in describe(b))
         for label, value in describe(b):
             self.stdout.write(f"  {label + ':':<{width + 1}} {value}")

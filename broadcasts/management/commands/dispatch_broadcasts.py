@@ -2,6 +2,8 @@
 
 
 
+from django.utils.translation import ngettext
+
 from broadcasts import services
 from operator_console.command import ConsoleCommand
 
@@ -15,4 +17,4 @@ class Command(ConsoleCommand):
 
     def handle(self, *args, **options):
         n = services.dispatch_due_broadcasts()
-        self.stdout.write(f"Dispatched {n} broadcast{'s' if n != 1 else ''}.")
+        self.stdout.write(ngettext("Dispatched %(count)s broadcast.", "Dispatched %(count)s broadcasts.", n) % {"count": n})

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from django.core.management.base import CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import OfficialAccount
 from broadcasts import selectors
@@ -28,11 +29,13 @@ def parse_moment(value: str) -> datetime:
             moment = datetime.fromisoformat(text)
     except ValueError:
         raise CommandError(
-            f"--at: “{value}” is not an ISO date or date-time (for example 2026-11-24 or 2026-11-24T09:30)."
+            _("--at: “%(value)s” is not an ISO date or date-time (for example 2026-11-24 or 2026-11-24T09:30).")
+            % {"value": value}
         ) from None
     if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
         # Windows near year 9999 overflow, and nothing was broadcast before 1970.
-        raise CommandError(f"--at: “{value}” is outside the years {EARLIEST_YEAR}–{LATEST_YEAR}.")
+        raise CommandError(_("--at: “%(value)s” is outside the years %(first)s–%(last)s.")
+            % {"value": value, "first": EARLIEST_YEAR, "last": LATEST_YEAR})
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=platform_zone())
     return moment
@@ -71,7 +74,7 @@ class Command(ConsoleCommand):
         if account:
             accounts = accounts.filter(app_id=account)
             if not accounts.exists():
-                raise CommandError(f"No official account has the app id “{account}”.")
+                raise CommandError(_("No official account has the app id “%(app_id)s”.") % {"app_id": account})
         rows = []
         for acc in accounts.iterator():
             status = _status(acc, moment)
@@ -83,9 +86,9 @@ class Command(ConsoleCommand):
                     acc.name, acc.app_id, acc.kind, status, row["scope"], row["rule"],
                     row["window"].label, _used(row), row["next_window_opens"],
                 ])
-        self.stdout.write(f"Quota report at {format_moment(moment)}")
+        self.stdout.write(_("Quota report at %(at)s") % {"at": format_moment(moment)})
         if not rows:
-            self.stdout.write("No official accounts.")
+            self.stdout.write(_("No official accounts."))
             return
         widths = [max(len(str(r[i])) for r in [HEADERS, *rows]) for i in range(len(HEADERS))]
         for r in [HEADERS, *rows]:

@@ -6,6 +6,7 @@ import math
 import time
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from broadcasts import selectors, services
@@ -48,21 +49,25 @@ class Command(ConsoleCommand):
         for option, value, least in (("--interval", interval, 0.01), ("--stall-warning", stall_warning, 0.01),
                                      ("--timeout", timeout, 0)):
             if value is not None and not least <= value < math.inf:
-                raise CommandError(f"{option} takes a number of seconds from {least:g}, not {value:g}.")
+                raise CommandError(
+                    _("%(option)s takes a number of seconds from %(least)s, not %(value)s.")
+                    % {"option": option, "least": f"{least:g}", "value": f"{value:g}"}
+                )
         b = Broadcast.objects.select_related("account").filter(pk=broadcast_id).first()
         if b is None:
-            raise CommandError(f"Broadcast #{broadcast_id} does not exist.")
+            raise CommandError(_("Broadcast #%(id)s does not exist.") % {"id": broadcast_id})
         try:
             b = services.start_sending(b, by=None, move_to_now=now)
         except InvalidState as exc:
             if exc.context.get("scheduled_later"):
                 raise CommandError(
-                    f"Broadcast #{b.pk} “{b.title}” is scheduled for later; pass --now to send it now."
+                    _("Broadcast #%(id)s “%(title)s” is scheduled for later; pass --now to send it now.")
+                    % {"id": b.pk, "title": b.title}
                 ) from exc
             if "status" in exc.context:  # refused by the transition table
                 raise CommandError(
-                    f"Broadcast #{b.pk} “{b.title}” is {b.get_status_display().lower()}; "
-                    "only approved broadcasts can be sent."
+                    _("Broadcast #%(id)s “%(title)s” is %(status)s; only approved broadcasts can be sent.")
+                    % {"id": b.pk, "title": b.title, "status": b.get_status_display().lower()}
                 ) from exc
             raise CommandError(str(exc)) from exc
         except DomainError as exc:
@@ -71,20 +76,23 @@ class Command(ConsoleCommand):
             done = self.follow(b, interval=interval, stall_warning=stall_warning, timeout=timeout)
         except KeyboardInterrupt:
             self.stdout.write(
-                f"\nStopped watching; the broadcast goes on. See: manage.py broadcast_status {b.pk}"
+                "\n" + _("Stopped watching; the broadcast goes on. See: manage.py broadcast_status %(id)s") % {"id": b.pk}
             )
             return
         b.refresh_from_db()
         if not done:
             p = selectors.progress(b)
             raise CommandError(
-                f"Stopped waiting after {timeout:g} s with {p['processed']:,} of {p['total']:,} followers done; "
-                f"the broadcast goes on (manage.py broadcast_status {b.pk})."
+                _(
+                    "Stopped waiting after %(timeout)s s with %(done)s of %(total)s followers done; "
+                    "the broadcast goes on (manage.py broadcast_status %(id)s)."
+                )
+                % {"timeout": f"{timeout:g}", "done": f"{p['processed']:,}", "total": f"{p['total']:,}", "id": b.pk}
             )
         for label, value in describe(b):
             self.stdout.write(f"  {label + ':':<10} {value}")
         if b.status == Broadcast.Status.FAILED:
-            raise CommandError(f"Broadcast #{b.pk} failed: {b.failure_reason}")
+            raise CommandError(_("Broadcast #%(id)s failed: %(reason)s") % {"id": b.pk, "reason": b.failure_reason})
 
     def follow(self, b: Broadcast, *, interval: float, stall_warning: float, timeout: float | None) -> bool:
         """Show progress until the broadcast ends (True) or `timeout` seconds pass (False)."""
@@ -112,17 +120,24 @@ class Command(ConsoleCommand):
                     elif p["finished"] or clock - printed_at >= PLAIN_LINE_SECONDS:
                         printed_at = clock
                         self.stdout.write(
-                            f"{b.get_status_display().lower()}: {p['processed']:,} of {p['total']:,} — "
-                            f"sent {p['sent']:,}, filtered {p['filtered']:,}, failed {p['failed']:,} "
-                            f"({p['batches_done']:,}/{p['batch_count']:,} batches)"
+                            _(
+                                "%(status)s: %(done)s of %(total)s — sent %(sent)s, filtered %(filtered)s, "
+                                "failed %(failed)s (%(batches_done)s/%(batch_count)s batches)"
+                            )
+                            % {
+                                "status": b.get_status_display().lower(),
+                                "done": f"{p['processed']:,}",
+                                "total": f"{p['total']:,}",
+                                **{k: f"{p[k]:,}" for k in ("sent", "filtered", "failed", "batches_done", "batch_count")},
+                            }
                         )
                 elif not warned and clock - last_moved >= stall_warning:
                     warned = True
                     if p["status"] == Broadcast.Status.PAUSED:
-                        note = "the broadcast is paused; resume it in the admin."
+                        note = _("the broadcast is paused; resume it in the admin.")
                     else:
-                        note = "are Celery workers running? Start one with: celery -A operator_console worker"
-                    self.stderr.write(f"Nothing has moved for {stall_warning:g} s: {note}")
+                        note = _("are Celery workers running? Start one with: celery -A operator_console worker")
+                    self.stderr.write(_("Nothing has moved for %(seconds)s s: %(note)s") % {"seconds": f"{stall_warning:g}", "note": note})
                 if p["finished"]:
                     return True
                 if timeout is not None and clock - started >= timeout:

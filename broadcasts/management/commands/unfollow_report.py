@@ -8,6 +8,7 @@ import io
 from datetime import date, datetime
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from accounts.models import OfficialAccount
 from broadcasts import services
@@ -24,9 +25,10 @@ def parse_since(value: str) -> datetime:
     try:
         day = date.fromisoformat(value.strip())
     except ValueError:
-        raise CommandError(f"--since: “{value}” is not an ISO date (for example 2026-11-01).") from None
+        raise CommandError(_("--since: “%(value)s” is not an ISO date (for example 2026-11-01).") % {"value": value}) from None
     if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
-        raise CommandError(f"--since: “{value}” is outside the years {EARLIEST_YEAR}–{LATEST_YEAR}.")
+        raise CommandError(_("--since: “%(value)s” is outside the years %(first)s–%(last)s.")
+            % {"value": value, "first": EARLIEST_YEAR, "last": LATEST_YEAR})
     return datetime(day.year, day.month, day.day, tzinfo=platform_zone())
 
 
@@ -50,7 +52,7 @@ class Command(ConsoleCommand):
         broadcasts = services.measured_broadcasts()
         if account:
             if not OfficialAccount.objects.filter(app_id=account).exists():
-                raise CommandError(f"No official account has the app id “{account}”.")
+                raise CommandError(_("No official account has the app id “%(app_id)s”.") % {"app_id": account})
             broadcasts = broadcasts.filter(account__app_id=account)
         if since:
             broadcasts = broadcasts.filter(started_at__gte=parse_since(since))
@@ -70,7 +72,7 @@ class Command(ConsoleCommand):
 
     def _write_table(self, rows):
         if not rows:
-            self.stdout.write("No sent broadcasts.")
+            self.stdout.write(_("No sent broadcasts."))
             return
         table = [HEADERS] + [
             [f"#{f.broadcast_id}", f.app_id, format_moment(b.started_at), f.sent, f.unfollows_24h, f.unfollows_72h,
