@@ -107,12 +107,29 @@ def test_the_template_check_finds_an_unmarked_sentence():
 # --- Python ------------------------------------------------------------------------------------
 
 TRANSLATORS = {
-    "_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy",
-    "npgettext", "npgettext_lazy", "gettext_noop", "_lazy", "format_lazy",
+    "_",
+    "gettext",
+    "gettext_lazy",
+    "ngettext",
+    "ngettext_lazy",
+    "pgettext",
+    "pgettext_lazy",
+    "npgettext",
+    "npgettext_lazy",
+    "gettext_noop",
+    "_lazy",
+    "format_lazy",
 }
 LABEL_KEYWORDS = {
-    "verbose_name", "verbose_name_plural", "help_text", "label", "short_description",
-    "description", "empty_value_display", "title", "empty_label",
+    "verbose_name",
+    "verbose_name_plural",
+    "help_text",
+    "label",
+    "short_description",
+    "description",
+    "empty_value_display",
+    "title",
+    "empty_label",
 }
 LABEL_ATTRIBUTES = LABEL_KEYWORDS | {"site_header", "site_title", "index_title"}
 MESSAGE_CALLS = {"success", "info", "warning", "error", "debug", "add_message", "message_user"}
@@ -262,7 +279,7 @@ def test_every_user_visible_python_string_is_marked_for_translation():
 
 
 def test_the_python_check_finds_unmarked_strings():
-    source = '''
+    source = """
 from django.utils.translation import gettext as _
 class Status(models.TextChoices):
     DRAFT = "draft", "Draft"
@@ -276,9 +293,16 @@ def f(b, n):
     self.stdout.write(f"sent={n} failed=0")
     self.stdout.write(f"Sent {n} messages.")
     x = models.CharField(verbose_name="send at", help_text=_("When."))
-'''
+"""
     found = [text for _line, text in unmarked_python_strings(source, {"InvalidState"})]
-    assert found == ["Draft", "state", "Broadcast  is not a draft.", " broadcasts approved.", "Sent  messages.", "send at"]
+    assert found == [
+        "Draft",
+        "state",
+        "Broadcast  is not a draft.",
+        " broadcasts approved.",
+        "Sent  messages.",
+        "send at",
+    ]
 
 
 # --- makemessages ------------------------------------------------------------------------------
@@ -294,7 +318,10 @@ def catalogue(tmp_path_factory) -> str:
     shutil.copy(ROOT / "manage.py", copy / "manage.py")
     result = subprocess.run(
         [sys.executable, "manage.py", "makemessages", "-l", "zh_Hans", "--no-location"],
-        cwd=copy, capture_output=True, text=True, timeout=300,
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**__import__("os").environ, "DEBUG": "True", "DJANGO_SETTINGS_MODULE": "operator_console.settings"},
     )
     assert result.returncode == 0, result.stderr
@@ -303,10 +330,10 @@ def catalogue(tmp_path_factory) -> str:
 
 
 def entry(po: str, msgid: str) -> str:
-    """The catalogue entry (flags and msgid lines) of `msgid`, or ""."""
+    """The catalogue entry (flags, msgid, msgid_plural, msgstr) whose msgid is `msgid`, or ""."""
     for block in po.split("\n\n"):
-        ids = "".join(re.findall(r'^(?:msgid|msgid_plural|)\s*"(.*)"$', block, flags=re.M))
-        if msgid in ids.replace('\\"', '"'):
+        found = re.search(r'^msgid ((?:".*"\n?)+)', block, flags=re.M)
+        if found and "".join(re.findall(r'"(.*)"', found.group(1))).replace('\\"', '"') == msgid:
             return block
     return ""
 
@@ -314,9 +341,11 @@ def entry(po: str, msgid: str) -> str:
 @pytest.mark.parametrize(
     "msgid,python_format",
     [
-        ("Only a draft can be submitted; broadcast %(id)s is %(status)s.", True),  # a refusal (services)
-        ("Operations dashboard", False),  # the dashboard's title (template)
-        ("%(count)s broadcast due now was dispatched.", True),  # a command's output, with its plural
+        ("Tag “%(tag)s” belongs to another account, not %(account)s.", True),  # a refusal (services)
+        ("Waiting for review", False),  # a dashboard panel's title (template)
+        ("Oldest waiting for %(wait)s", True),  # a {% blocktranslate with %} (template)
+        ("Dispatched %(count)s broadcast.", True),  # a command's output, with its plural
+        ("Approved", False),  # a TextChoices label
     ],
 )
 def test_makemessages_collects_known_sentences(catalogue, msgid, python_format):
@@ -329,3 +358,25 @@ def test_makemessages_collects_known_sentences(catalogue, msgid, python_format):
             tuple(sorted(re.findall(r"%\((\w+)\)s", msgid)))
         }
 
+
+# --- the admin in another language ---------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_admin_speaks_the_browsers_language_where_django_has_the_words(client, make_user, make_account):
+    """Accept-Language: zh-CN gives Django's own admin strings in Chinese (our sentences stay English
+    until the catalogue is translated); without the header everything is English."""
+    account = make_account(name="Acme Service")
+    client.force_login(make_user("rita", role="reviewer"))
+    url = f"/admin/accounts/officialaccount/{account.pk}/change/"
+
+    chinese = client.get(url, headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert chinese.status_code == 200
+    assert chinese.headers["Content-Language"] == "zh-hans"
+    page = chinese.content.decode()
+    assert "注销" in page  # Django's "Log out"
+    assert "Acme Service" in page and "Followers" in page  # ours, not translated yet
+
+    english = client.get(url)
+    assert english.headers["Content-Language"] == "en"
+    assert "Log out" in english.content.decode() and "注销" not in english.content.decode()
