@@ -326,7 +326,7 @@ def test_bulk_approve_and_reject_from_the_review_queue(login, users, service_acc
     assert page.status_code == 200 and "Approve these broadcasts" in page.content.decode()  # the send-time form
     response = client.post(queue, {"action": "approve_selected", "_selected_action": [a.pk, b.pk], "apply": "1"},
                            follow=True)
-    assert "2 broadcast(s) approved." in messages_of(response)
+    assert "2 broadcasts approved." in messages_of(response)  # a plural, not "broadcast(s)"
     assert set(Broadcast.objects.filter(pk__in=[a.pk, b.pk]).values_list("status", flat=True)) == {"approved"}
 
     response = client.post(queue, {"action": "reject_selected", "_selected_action": [c.pk], "apply": "1",

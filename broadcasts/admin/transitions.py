@@ -101,8 +101,7 @@ class Transition:
 
     def bulk_success_message(self, done: list) -> str:
         n = len(done)
-        # The plural keeps "broadcast(s)": tests/test_admin_broadcasts.py asserts that wording.
-        return ngettext("%(count)d broadcast %(done)s.", "%(count)d broadcast(s) %(done)s.", n) % {
+        return ngettext("%(count)d broadcast %(done)s.", "%(count)d broadcasts %(done)s.", n) % {
             "count": n, "done": self.done,
         }
 

@@ -57,7 +57,8 @@ def submit_broadcast(broadcast: Broadcast, *, by) -> Broadcast:
         if not blocks:
             b.status = Status.PENDING_REVIEW
             b.save(update_fields=["status", "submitted_at", "findings"])
-            note = f"{len(findings)} moderation finding(s)" if findings else ""
+            # Stored in the audit log as written (not translated on display), so English with its plural.
+            note = f"{len(findings)} moderation finding{'s' if len(findings) != 1 else ''}" if findings else ""
             record_event(b, by=by, verb=AuditEvent.Verb.SUBMITTED, note=note)
             return b
         worst = blocks[0]  # the blocking rule with the most points
