@@ -22,6 +22,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from . import matching
 from .matching import PatternError, browser_host, link_hosts
 from .models import ContentRule
@@ -54,8 +56,10 @@ class Finding:
         }
 
     def describe(self) -> str:
-        note = f" ({self.rule.note})" if self.rule.note else ""
-        return f"content rule #{self.rule.pk} {self.rule.get_match_display().lower()} “{self.rule.pattern}”{note}"
+        values = {"id": self.rule.pk, "match": self.rule.get_match_display().lower(), "pattern": self.rule.pattern}
+        if self.rule.note:
+            return _("content rule #%(id)s %(match)s “%(pattern)s” (%(note)s)") % {**values, "note": self.rule.note}
+        return _("content rule #%(id)s %(match)s “%(pattern)s”") % values
 
 
 def _excerpt(text: str, start: int, end: int) -> str:

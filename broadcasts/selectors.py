@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import AuditEvent
 from operator_console.platform_time import format_moment
@@ -32,9 +33,9 @@ from .models import (
 from .windows import Window, next_window_opens, window_for
 
 _PERIOD_WORDS = {
-    QuotaPolicy.Period.DAY: "calendar day",
-    QuotaPolicy.Period.WEEK: "ISO week",
-    QuotaPolicy.Period.MONTH: "calendar month",
+    QuotaPolicy.Period.DAY: gettext_lazy("calendar day"),
+    QuotaPolicy.Period.WEEK: gettext_lazy("ISO week"),
+    QuotaPolicy.Period.MONTH: gettext_lazy("calendar month"),
 }
 
 
@@ -212,8 +213,10 @@ def account_policy(account, at: datetime) -> QuotaPolicy:
 
 def describe_policy(policy: QuotaPolicy) -> str:
     """ "4 per calendar month" (account scope) or "4 per follower per calendar month"."""
-    per = "per follower per " if policy.scope == QuotaPolicy.Scope.FOLLOWER else "per "
-    return f"{policy.limit} {per}{_PERIOD_WORDS.get(policy.period, policy.period)}"
+    values = {"limit": policy.limit, "period": _PERIOD_WORDS.get(policy.period, policy.period)}
+    if policy.scope == QuotaPolicy.Scope.FOLLOWER:
+        return _("%(limit)s per follower per %(period)s") % values
+    return _("%(limit)s per %(period)s") % values
 
 
 def next_opens(policy: QuotaPolicy, window: Window) -> str:
@@ -229,11 +232,19 @@ def used_slots(account, policy: QuotaPolicy, window: Window, *, exclude_broadcas
 
 
 def quota_exceeded_message(account, policy: QuotaPolicy, window: Window, used: int) -> str:
-    return (
-        f"{account.get_kind_display()} {account.name} has used {used} of {policy.limit} broadcasts for "
-        f"{window.describe()} under the rule of {describe_policy(policy)}; "
-        f"next window opens {next_opens(policy, window)}."
-    )
+    # "1 of 1 broadcasts": the noun counts the window's allowance, read as a set.
+    return _(
+        "%(kind)s %(account)s has used %(used)s of %(limit)s broadcasts for %(window)s under the rule of "
+        "%(rule)s; next window opens %(opens)s."
+    ) % {
+        "kind": account.get_kind_display(),
+        "account": account.name,
+        "used": used,
+        "limit": policy.limit,
+        "window": window.describe(),
+        "rule": describe_policy(policy),
+        "opens": next_opens(policy, window),
+    }
 
 
 def quota_position(broadcast: Broadcast, at: datetime | None = None) -> dict:
@@ -254,26 +265,30 @@ def quota_position(broadcast: Broadcast, at: datetime | None = None) -> dict:
         used = len(used_slots(account, policy, window))
         result.update(policy=policy, window=window, used=used, limit=policy.limit, slot=reservation.slot,
                       next_window_opens=next_opens(policy, window),
-                      text=f"holds slot {reservation.slot} of {policy.limit} for {window.describe()}")
+                      text=_("holds slot %(slot)s of %(limit)s for %(window)s")
+                      % {"slot": reservation.slot, "limit": policy.limit, "window": window.describe()})
         return result
     if not broadcast.counts_against_account_quota:
         follower_policy = policy_in_force(account.kind, QuotaPolicy.Scope.FOLLOWER, at or broadcast.send_time)
-        cap = f" ({describe_policy(follower_policy)})" if follower_policy else ""
-        result["text"] = f"not counted in the account quota: a targeted API send is bounded by the follower cap{cap}"
+        text = _("not counted in the account quota: a targeted API send is bounded by the follower cap")
+        if follower_policy:
+            text = _("%(text)s (%(rule)s)") % {"text": text, "rule": describe_policy(follower_policy)}
+        result["text"] = text
         return result
     send_time = max(at or broadcast.send_time, timezone.now())
     policy = policy_in_force(account.kind, QuotaPolicy.Scope.ACCOUNT, send_time)
     if policy is None:
-        result.update(fits=False, text=f"no account quota policy in force at {format_moment(send_time)}")
+        result.update(fits=False, text=_("no account quota policy in force at %(at)s") % {"at": format_moment(send_time)})
         return result
     window = window_for(policy.period, send_time)
     used = len(used_slots(account, policy, window))
     fits = used < policy.limit
     opens = next_opens(policy, window)
     text = (
-        f"would be {used + 1} of {policy.limit} for {window.describe()}"
+        _("would be %(n)s of %(limit)s for %(window)s") % {"n": used + 1, "limit": policy.limit, "window": window.describe()}
         if fits
-        else f"window full: {used} of {policy.limit} used for {window.describe()}; next window opens {opens}"
+        else _("window full: %(used)s of %(limit)s used for %(window)s; next window opens %(opens)s")
+        % {"used": used, "limit": policy.limit, "window": window.describe(), "opens": opens}
     )
     result.update(policy=policy, window=window, used=used, limit=policy.limit, would_be=used + 1 if fits else None,
                   fits=fits, next_window_opens=opens, text=text)
