@@ -85,6 +85,8 @@ class OfficialAccount(models.Model):
     objects = OfficialAccountQuerySet.as_manager()
 
     class Meta:
+        verbose_name = gettext_lazy("official account")
+        verbose_name_plural = gettext_lazy("official accounts")
         ordering = ["name"]
         permissions = [
             ("suspend_account", "Can suspend and reinstate accounts"),
@@ -145,6 +147,8 @@ class Tag(models.Model):
     name = models.CharField(max_length=30)
 
     class Meta:
+        verbose_name = gettext_lazy("tag")
+        verbose_name_plural = gettext_lazy("tags")
         ordering = ["account_id", "name"]
         constraints = [models.UniqueConstraint(fields=["account", "name"], name="tag_unique_per_account")]
 
@@ -165,6 +169,8 @@ class Follower(models.Model):
     tags = models.ManyToManyField(Tag, blank=True, related_name="followers", db_constraint=False)
 
     class Meta:
+        verbose_name = gettext_lazy("follower")
+        verbose_name_plural = gettext_lazy("followers")
         constraints = [
             models.UniqueConstraint(fields=["account", "openid"], name="follower_openid_unique_per_account")
         ]
@@ -207,6 +213,8 @@ class FollowerEvent(models.Model):
     recorded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = gettext_lazy("follower event")
+        verbose_name_plural = gettext_lazy("follower events")
         ordering = ["follower_id", "at"]
         constraints = [
             # Idempotency's safety net: one event of a kind at one moment per follower.
@@ -253,6 +261,8 @@ class Certification(models.Model):
     objects = CertificationQuerySet.as_manager()
 
     class Meta:
+        verbose_name = gettext_lazy("certification")
+        verbose_name_plural = gettext_lazy("certifications")
         ordering = ["-submitted_at"]
         permissions = [("review_certification", "Can approve, reject and revoke certifications")]
         constraints = [
@@ -296,6 +306,8 @@ class MenuItem(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
+        verbose_name = gettext_lazy("menu item")
+        verbose_name_plural = gettext_lazy("menu items")
         ordering = ["account_id", "parent_id", "position", "id"]
 
     def __str__(self):
@@ -393,6 +405,8 @@ class AuditEvent(models.Model):
     note = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = gettext_lazy("audit event")
+        verbose_name_plural = gettext_lazy("audit events")
         ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
@@ -432,6 +446,8 @@ class FollowerImport(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = gettext_lazy("follower import")
+        verbose_name_plural = gettext_lazy("follower imports")
         ordering = ["-id"]
 
     def __str__(self):

@@ -27,6 +27,11 @@ from pathlib import Path
 
 import pytest
 from django.template.base import Lexer, TokenType
+from django.utils import translation
+
+from broadcasts import services
+from operator_console.errors import ReasonRequired
+from tests.factories import make_pending
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("accounts", "broadcasts", "api", "operator_console")
@@ -329,6 +334,77 @@ def catalogue(tmp_path_factory) -> str:
     return (copy / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po").read_text()
 
 
+# --- a pseudo-translation: every sentence of ours comes out as ⟦sentence⟧ -------------------------
+
+
+def wrap(text: str) -> str:
+    """⟦text⟧, keeping a leading or trailing newline outside (msgfmt wants them to match)."""
+    head = "\\n" if text.startswith("\\n") else ""
+    tail = "\\n" if text.endswith("\\n") and len(text) > 2 else ""
+    return f"{head}⟦{text[len(head) : len(text) - len(tail)]}⟧{tail}"
+
+
+def pseudo_catalogue(po: str) -> str:
+    """The catalogue with every msgstr "⟦msgid⟧" (plural entries: both forms), two plural forms."""
+    blocks = []
+    for block in po.strip().split("\n\n"):
+        lines = []
+        for line in block.split("\n"):
+            if line.startswith("msgstr"):
+                break  # msgstr and its continuation lines come last
+            if line != "#, fuzzy":
+                lines.append(line)
+        text = "\n".join(lines)
+        msgid = re.search(r'^msgid ((?:".*"\n?)+)', text + "\n", flags=re.M)
+        ids = "".join(re.findall(r'"(.*)"', msgid.group(1))) if msgid else ""
+        if not ids:  # the header
+            blocks.append(
+                block.replace("#, fuzzy\n", "").replace("nplurals=1; plural=0;", "nplurals=2; plural=(n != 1);")
+            )
+            continue
+        plural = re.search(r'^msgid_plural ((?:".*"\n?)+)', text + "\n", flags=re.M)
+        if plural:
+            many = "".join(re.findall(r'"(.*)"', plural.group(1)))
+            text += f'\nmsgstr[0] "{wrap(ids)}"\nmsgstr[1] "{wrap(many)}"'
+        else:
+            text += f'\nmsgstr "{wrap(ids)}"'
+        blocks.append(text)
+    return "\n\n".join(blocks) + "\n"
+
+
+@pytest.fixture(scope="module")
+def pseudo_locale(catalogue, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("pseudo")
+    folder = root / "zh_Hans" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "django.po").write_text(pseudo_catalogue(catalogue))
+    result = subprocess.run(
+        ["msgfmt", "--check-format", "-o", str(folder / "django.mo"), str(folder / "django.po")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+def ours(catalogue: str) -> list[str]:
+    """Our sentences of two words or more without placeholders: none may show outside ⟦…⟧."""
+    found = []
+    for block in catalogue.split("\n\n"):
+        m = re.search(r'^msgid ((?:".*"\n?)+)', block + "\n", flags=re.M)
+        text = "".join(re.findall(r'"(.*)"', m.group(1))).replace('\\"', '"') if m else ""
+        if len(text.split()) >= 2 and "%" not in text and "<" not in text and "{" not in text:
+            found.append(text)
+    return found
+
+
+def visible_text(html: str) -> str:
+    html = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", html, flags=re.S | re.I)
+    text = re.sub(r"<[^>]*>", " ", html)
+    text = re.sub(r"⟦.*?⟧", " ", text, flags=re.S)  # what went through the catalogue
+    return " ".join(text.replace("&#x27;", "'").replace("&quot;", '"').replace("&amp;", "&").split())
+
+
 def entry(po: str, msgid: str) -> str:
     """The catalogue entry (flags, msgid, msgid_plural, msgstr) whose msgid is `msgid`, or ""."""
     for block in po.split("\n\n"):
@@ -380,3 +456,51 @@ def test_the_admin_speaks_the_browsers_language_where_django_has_the_words(clien
     english = client.get(url)
     assert english.headers["Content-Language"] == "en"
     assert "Log out" in english.content.decode() and "注销" not in english.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_pseudo_translation_leaves_none_of_our_sentences_in_english(
+    pseudo_locale, catalogue, client, make_user, make_account, settings
+):
+    """With every sentence of the catalogue "translated" to ⟦sentence⟧, the dashboard, a broadcast's
+    change page, its review page and a refusal show none of our sentences bare: each went through
+    a translation function when the page was drawn (not once, in English, at import time)."""
+    settings.LOCALE_PATHS = [pseudo_locale]
+    account = make_account(name="Acme Service")
+    operator = make_user("otto", role="operator")
+    b = make_pending(account, by=operator, title="Winter sale")
+    client.force_login(make_user("rita", role="reviewer"))
+    sentences = ours(catalogue)
+    zh = {"Accept-Language": "zh-CN"}
+    for url in (
+        "/admin/",
+        f"/admin/broadcasts/broadcast/{b.pk}/change/",
+        f"/admin/broadcasts/broadcast/{b.pk}/review/",
+    ):
+        response = client.get(url, headers=zh)
+        assert response.status_code == 200, url
+        page = response.content.decode()
+        assert "⟦" in page, url
+        text = visible_text(page)
+        bare = [s for s in sentences if s in text]
+        assert not bare, f"{url}: untranslated sentences of ours: {bare}"
+    with translation.override("zh-hans"):
+        with pytest.raises(ReasonRequired) as refusal:
+            services.reject_broadcast(b, by=None, reason="")
+    assert refusal.value.message == "⟦Give a reason to reject a broadcast; the author is told why.⟧"
+
+
+def test_every_model_names_itself_in_words_a_translator_sees():
+    """Django's default model names ("official account", from the class name) never reach the
+    catalogue: each model's Meta declares verbose_name and verbose_name_plural with gettext_lazy."""
+    from django.apps import apps
+    from django.utils.functional import Promise
+
+    bare = [
+        f"{model.__name__}.Meta.{name}"
+        for app in ("accounts", "broadcasts", "api")
+        for model in apps.get_app_config(app).get_models()
+        for name in ("verbose_name", "verbose_name_plural")
+        if not isinstance(model._meta.original_attrs.get(name), Promise)
+    ]
+    assert not bare, f"declare these with gettext_lazy: {bare}"

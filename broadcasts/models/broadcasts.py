@@ -93,6 +93,8 @@ class Broadcast(models.Model):
     failure_reason = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("broadcast")
+        verbose_name_plural = _("broadcasts")
         ordering = ["-created_at", "-id"]
         permissions = [
             ("submit_broadcast", "Can submit broadcasts for review"),
@@ -167,6 +169,8 @@ class PreviewMessage(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("preview message")
+        verbose_name_plural = _("preview messages")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["account", "created_at"], name="preview_account_time_idx")]
 
@@ -193,6 +197,7 @@ class QuotaPolicy(models.Model):
     note = models.CharField(max_length=200, blank=True)
 
     class Meta:
+        verbose_name = _("quota policy")
         ordering = ["kind", "scope", "effective_from"]
         verbose_name_plural = _("quota policies")
         constraints = [
@@ -241,6 +246,8 @@ class QuotaReservation(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("quota reservation")
+        verbose_name_plural = _("quota reservations")
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "policy", "window_start", "slot"], name="quota_slot_taken_once"
@@ -283,6 +290,8 @@ class ContentRule(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("content rule")
+        verbose_name_plural = _("content rules")
         ordering = ["action", "pattern"]
 
     def __str__(self):
@@ -317,6 +326,8 @@ class Violation(models.Model):
     void_reason = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("violation")
+        verbose_name_plural = _("violations")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["account", "created_at"], name="violation_account_time_idx")]
 

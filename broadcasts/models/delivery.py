@@ -39,6 +39,7 @@ class DeliveryBatch(models.Model):
     last_error = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = gettext_lazy("delivery batch")
         ordering = ["broadcast_id", "number"]
         verbose_name_plural = gettext_lazy("delivery batches")
         constraints = [models.UniqueConstraint(fields=["broadcast", "number"], name="batch_number_unique")]
@@ -74,6 +75,7 @@ class Delivery(models.Model):
     delivered_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = gettext_lazy("delivery")
         verbose_name_plural = gettext_lazy("deliveries")
         constraints = [
             models.UniqueConstraint(fields=["broadcast", "follower"], name="delivery_once_per_follower")
@@ -101,6 +103,8 @@ class FollowerQuotaUsage(models.Model):
     count = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = gettext_lazy("follower quota usage")
+        verbose_name_plural = gettext_lazy("follower quota usages")
         constraints = [
             models.UniqueConstraint(fields=["follower", "window_start"], name="follower_usage_unique")
         ]
@@ -123,6 +127,8 @@ class InboxMessage(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = gettext_lazy("inbox message")
+        verbose_name_plural = gettext_lazy("inbox messages")
         constraints = [
             models.UniqueConstraint(fields=["broadcast", "follower"], name="inbox_once_per_follower")
         ]

@@ -30,6 +30,7 @@ class UnfollowMeasure(models.Model):
     is_final = models.BooleanField(default=False)
 
     class Meta:
+        verbose_name_plural = _("unfollow measures")
         verbose_name = _("unfollow measure")
         indexes = [models.Index(fields=["account", "broadcast"], name="unfollow_measure_account_idx")]
 
@@ -80,6 +81,8 @@ class FollowerDay(models.Model):
     lost = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("follower day")
+        verbose_name_plural = _("follower days")
         constraints = [models.UniqueConstraint(fields=["account", "day"], name="follower_day_once")]
 
     def __str__(self):
