@@ -37,6 +37,7 @@ services:
 
 test: install services
 	@bash scripts/browser.sh
+	@bash scripts/gettext.sh
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
