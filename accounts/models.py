@@ -317,10 +317,8 @@ class MenuItem(models.Model):
         errors = {}
         account = getattr(self, "account", None) if self.account_id else None
         if account is not None and not account.has_custom_menu:
-            raise ValidationError(
-                gettext_lazy("Only service accounts have a custom menu; “%(account)s” is a subscription account.")
-                % {"account": account.name}
-            )
+            message = gettext_lazy("Only service accounts have a custom menu; “%(account)s” is a subscription account.")
+            raise ValidationError(message % {"account": account.name})
         is_top = self.parent_id is None
         if not is_top:
             parent = self.parent
@@ -330,12 +328,11 @@ class MenuItem(models.Model):
                 errors["parent"] = gettext_lazy("The parent item belongs to another account's menu.")
         limit = MENU_TOP_NAME_MAX_BYTES if is_top else MENU_CHILD_NAME_MAX_BYTES
         if _utf8_len(self.name or "") > limit:
-            level = (
-                gettext_lazy("A top-level item's name is at most %(limit)s bytes (UTF-8); “%(name)s” is longer.")
-                if is_top
-                else gettext_lazy("A sub-menu item's name is at most %(limit)s bytes (UTF-8); “%(name)s” is longer.")
-            )
-            errors["name"] = level % {"limit": limit, "name": self.name}
+            if is_top:
+                message = gettext_lazy("A top-level item's name is at most %(limit)s bytes (UTF-8); “%(name)s” is longer.")
+            else:
+                message = gettext_lazy("A sub-menu item's name is at most %(limit)s bytes (UTF-8); “%(name)s” is longer.")
+            errors["name"] = message % {"limit": limit, "name": self.name}
         if not (self.name or "").strip():
             errors["name"] = gettext_lazy("A menu item needs a name.")
         has_children = self.pk is not None and self.children.exists()
@@ -350,13 +347,11 @@ class MenuItem(models.Model):
             siblings = MenuItem.objects.filter(account=account, parent_id=self.parent_id).exclude(pk=self.pk)
             count = siblings.count()
             if is_top and count >= MENU_MAX_TOP_LEVEL:
-                errors["parent"] = gettext_lazy(
-                    "A menu has at most %(limit)s top-level items; “%(account)s” already has %(count)s."
-                ) % {"limit": MENU_MAX_TOP_LEVEL, "account": account.name, "count": count}
+                message = gettext_lazy("A menu has at most %(limit)s top-level items; “%(account)s” already has %(count)s.")
+                errors["parent"] = message % {"limit": MENU_MAX_TOP_LEVEL, "account": account.name, "count": count}
             if not is_top and count >= MENU_MAX_CHILDREN:
-                errors["parent"] = gettext_lazy(
-                    "A top-level item has at most %(limit)s sub-items; “%(parent)s” already has %(count)s."
-                ) % {"limit": MENU_MAX_CHILDREN, "parent": self.parent.name, "count": count}
+                message = gettext_lazy("A top-level item has at most %(limit)s sub-items; “%(parent)s” already has %(count)s.")
+                errors["parent"] = message % {"limit": MENU_MAX_CHILDREN, "parent": self.parent.name, "count": count}
         if errors:
             raise ValidationError(errors)
 
