@@ -128,3 +128,26 @@ def test_the_sent_counter_moves_on_the_list_without_reload(live_server, celery_w
         page.screenshot(path="/tmp/live-progress-list.png")
         expect(page.locator(f"[data-bc-id='{b.pk}'][data-bc-part='status']")).to_have_text("Sent", timeout=40_000)
         assert navigations == []
+
+
+@pytest.mark.django_db
+def test_a_change_page_loaded_before_the_send_follows_it_with_pause_and_status(client):
+    """Issue 13's workflow test: the reviewer who approved opens the change page, the send starts;
+    the page must show it and offer Pause without a reload (its action bar is drawn once)."""
+    client.force_login(make_user("rita", role="reviewer"))
+    acc = make_account()
+    make_followers(acc, 3)
+    b = make_approved(acc)
+    change = client.get(reverse("admin:broadcasts_broadcast_change", args=[b.pk])).content.decode()
+    assert f'data-bc-live="1" data-bc-id="{b.pk}" data-bc-part="progress" data-bc-mode="page"' in change
+    assert f'data-bc-live="1" data-bc-id="{b.pk}" data-bc-part="status" data-bc-mode="page"' in change
+    assert "Approved; waiting for the dispatcher" in change
+
+    services.dispatch_broadcast(b)
+    row = poll(client, b, mode="page").json()["rows"][str(b.pk)]
+    pause = reverse("admin:broadcasts_broadcast_transition", args=[b.pk, "pause"])
+    assert row["status"] == "sending" and "Sending" in row["status_html"]
+    assert f'href="{pause}' in row["progress_html"] and 'data-bc-control="pause"' in row["progress_html"]
+    # Loaded while sending: one Pause, in the live cell, not a second (stale after a pause) in the action bar.
+    change = client.get(reverse("admin:broadcasts_broadcast_change", args=[b.pk])).content.decode()
+    assert change.count('data-bc-control="pause"') == 1 and change.count(pause) == 1

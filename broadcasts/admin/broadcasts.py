@@ -44,7 +44,7 @@ from .display import (
     status_badge,
 )
 from .filters import MineFilter
-from .live import EXPORT_COLUMNS, LiveProgressMixin
+from .live import CONTROLS, EXPORT_COLUMNS, LiveProgressMixin, live_broadcast_cell
 from .transitions import (
     TRANSITIONS,
     TransitionsMixin,
@@ -133,7 +133,7 @@ class BroadcastAdmin(
 
     @admin.display(description=gettext_lazy("Status"), ordering="status")
     def status_display(self, obj):
-        return status_badge(obj)
+        return live_broadcast_cell(obj, "status", status_badge(obj), mode="page")  # the list swaps in its own
 
     @admin.display(description=gettext_lazy("Send time"), ordering="scheduled_at")
     def send_time(self, obj):
@@ -145,7 +145,7 @@ class BroadcastAdmin(
 
     @admin.display(description=gettext_lazy("Progress"))
     def progress(self, obj):
-        return self.live_progress(obj)  # LiveProgressMixin: redrawn while it sends
+        return self.live_progress(obj)  # LiveProgressMixin: redrawn while it sends, Pause / Resume beside it
 
     @admin.display(description=gettext_lazy("Progress"))
     def progress_column(self, obj):
@@ -184,8 +184,8 @@ class BroadcastAdmin(
         if obj is None:
             return self.add_fieldsets
         sets = [*self.content_fieldsets, self.review_fieldset]
-        if obj.status in lifecycle.DELIVERY_STATUSES or obj.total_count:
-            sets.append(self.delivery_fieldset)
+        if obj.status in lifecycle.DELIVERY_STATUSES or obj.status == Broadcast.Status.APPROVED or obj.total_count:
+            sets.append(self.delivery_fieldset)  # approved: the page shows the send start without a reload
         if obj.channel == Broadcast.Channel.API:
             sets.append(self.push_fieldset)
         return sets
@@ -336,7 +336,8 @@ class BroadcastAdmin(
         extra = dict(extra_context or {})
         if obj is not None and self.has_view_permission(request, obj):
             extra.update(
-                transitions=transition_buttons(request.user, obj),
+                # Pause / Resume sit in the live progress cell, which the poll keeps current as the status moves.
+                transitions=[(t, f) for t, f in transition_buttons(request.user, obj) if t.name not in CONTROLS],
                 history=selectors.broadcast_history(obj),
                 review_url=reverse("admin:broadcasts_broadcast_review", args=[obj.pk], current_app=self.admin_site.name),
                 deliveries_url=reverse("admin:broadcasts_delivery_changelist", current_app=self.admin_site.name)

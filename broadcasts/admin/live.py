@@ -82,9 +82,8 @@ def live_broadcast_cell(b: Broadcast, part: str, inner, *, mode: str = "list"):
 def progress_payload(b: Broadcast, user, *, mode: str, here: str = "") -> dict:
     """What one poll answers for one broadcast: the counters and the cells to draw."""
     p = selectors.progress(b)
-    progress = progress_html(b, compact=mode == "list")
-    if mode == "list":
-        progress = format_html("{}{}", progress, controls_html(b, user, here=here))
+    # Pause / Resume with the bar in both modes: the change page's action bar is drawn once, at load.
+    progress = format_html("{}{}", progress_html(b, compact=mode == "list"), controls_html(b, user, here=here))
     return {
         "status": b.status, "total": p["total"], "sent": p["sent"], "filtered": p["filtered"], "failed": p["failed"],
         "processed": p["processed"], "finished": p["finished"], "live": is_live(b),
@@ -144,7 +143,18 @@ class LiveProgressMixin:
         swap = {"status_display": status_live, "progress_column": progress_live}
         return [swap.get(c, c) if isinstance(c, str) else c for c in super().get_list_display(request)]
 
-    def live_progress(self, obj):
-        """The change page's progress field (its action bar above holds Pause / Resume)."""
-        return live_broadcast_cell(obj, "progress", progress_html(obj, compact=False), mode="page")
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            obj.console_viewer = request.user  # whose Pause / Resume live_progress draws
+        return obj
 
+    def live_progress(self, obj):
+        """The change page's progress field, with the Pause / Resume its viewer may use (the poll
+        redraws both as the status moves, so they are never the stale ones of the page's load)."""
+        inner = progress_html(obj, compact=False)
+        viewer = getattr(obj, "console_viewer", None)
+        if viewer is not None:
+            here = reverse("admin:broadcasts_broadcast_change", args=[obj.pk])
+            inner = format_html("{}{}", inner, controls_html(obj, viewer, here=here))
+        return live_broadcast_cell(obj, "progress", inner, mode="page")
