@@ -148,6 +148,17 @@ def test_a_change_page_loaded_before_the_send_follows_it_with_pause_and_status(c
     pause = reverse("admin:broadcasts_broadcast_transition", args=[b.pk, "pause"])
     assert row["status"] == "sending" and "Sending" in row["status_html"]
     assert f'href="{pause}' in row["progress_html"] and 'data-bc-control="pause"' in row["progress_html"]
-    # Loaded while sending: one Pause, in the live cell, not a second (stale after a pause) in the action bar.
+    # The action bar is redrawn too: what approval allowed (Reject, Reschedule) is gone once it sends.
+    reject = reverse("admin:broadcasts_broadcast_transition", args=[b.pk, "reject"])
+    cancel = reverse("admin:broadcasts_broadcast_transition", args=[b.pk, "cancel"])
+    assert reject in change and reject not in row["actions_html"] and cancel in row["actions_html"]
+    # Loaded while sending: one Pause, in the live cell, not a second (stale after a pause) in the action bar;
+    # the bar alone, not the stored counters (drawn once, they contradicted it as it moved).
     change = client.get(reverse("admin:broadcasts_broadcast_change", args=[b.pk])).content.decode()
     assert change.count('data-bc-control="pause"') == 1 and change.count(pause) == 1
+    assert "field-progress" in change and "field-sent_count" not in change and "field-batches" not in change
+    services.pause_broadcast(b, by=None)
+    Broadcast.objects.filter(pk=b.pk).update(status=Broadcast.Status.SENT)  # as the last batch leaves it
+    row = poll(client, b, mode="page").json()["rows"][str(b.pk)]
+    assert row["live"] is False and cancel not in row["actions_html"]
+    assert "field-sent_count" in client.get(reverse("admin:broadcasts_broadcast_change", args=[b.pk])).content.decode()

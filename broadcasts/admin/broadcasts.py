@@ -44,14 +44,13 @@ from .display import (
     status_badge,
 )
 from .filters import MineFilter
-from .live import CONTROLS, EXPORT_COLUMNS, LiveProgressMixin, live_broadcast_cell
+from .live import EXPORT_COLUMNS, LiveProgressMixin, action_bar, is_live, live_broadcast_cell
 from .transitions import (
     TRANSITIONS,
     TransitionsMixin,
     approve_selected,
     cancel_selected,
     duplicate_selected,
-    hidden_transition_notes,
     pause_selected,
     reject_selected,
     reschedule_selected,
@@ -184,8 +183,12 @@ class BroadcastAdmin(
         if obj is None:
             return self.add_fieldsets
         sets = [*self.content_fieldsets, self.review_fieldset]
-        if obj.status in lifecycle.DELIVERY_STATUSES or obj.status == Broadcast.Status.APPROVED or obj.total_count:
-            sets.append(self.delivery_fieldset)  # approved: the page shows the send start without a reload
+        if is_live(obj):
+            # Approved, sending, paused: the live bar alone (it shows the send start, the counters as they
+            # move); the stored counters and times, drawn once, would contradict it until a reload.
+            sets.append((self.delivery_fieldset[0], {"fields": ("progress",)}))
+        elif obj.status in lifecycle.DELIVERY_STATUSES or obj.total_count:
+            sets.append(self.delivery_fieldset)
         if obj.channel == Broadcast.Channel.API:
             sets.append(self.push_fieldset)
         return sets
@@ -336,15 +339,15 @@ class BroadcastAdmin(
         extra = dict(extra_context or {})
         if obj is not None and self.has_view_permission(request, obj):
             extra.update(
-                # Pause / Resume sit in the live progress cell, which the poll keeps current as the status moves.
-                transitions=[(t, f) for t, f in transition_buttons(request.user, obj) if t.name not in CONTROLS],
+                # The action bar, redrawn by the poll while the broadcast is live (live.py).
+                **action_bar(request.user, obj, here=request.get_full_path()),
+                actions_live=is_live(obj),
+                progress_url=reverse("admin:broadcasts_broadcast_progress", current_app=self.admin_site.name),
                 history=selectors.broadcast_history(obj),
                 review_url=reverse("admin:broadcasts_broadcast_review", args=[obj.pk], current_app=self.admin_site.name),
                 deliveries_url=reverse("admin:broadcasts_delivery_changelist", current_app=self.admin_site.name)
                 + f"?broadcast_id={obj.pk}",
-                here=request.get_full_path(),
                 platform_zone=platform_zone_name(),
-                transition_notes=hidden_transition_notes(request.user, obj),
                 submit_with_form=self.has_change_permission(request, obj),
                 eligibility_warnings=eligibility_warnings(obj),
             )
