@@ -44,14 +44,13 @@ from .display import (
     status_badge,
 )
 from .filters import MineFilter
-from .live import EXPORT_COLUMNS, LiveProgressMixin
+from .live import EXPORT_COLUMNS, LiveProgressMixin, action_bar, is_live, live_broadcast_cell
 from .transitions import (
     TRANSITIONS,
     TransitionsMixin,
     approve_selected,
     cancel_selected,
     duplicate_selected,
-    hidden_transition_notes,
     pause_selected,
     reject_selected,
     reschedule_selected,
@@ -133,7 +132,7 @@ class BroadcastAdmin(
 
     @admin.display(description=gettext_lazy("Status"), ordering="status")
     def status_display(self, obj):
-        return status_badge(obj)
+        return live_broadcast_cell(obj, "status", status_badge(obj), mode="page")  # the list swaps in its own
 
     @admin.display(description=gettext_lazy("Send time"), ordering="scheduled_at")
     def send_time(self, obj):
@@ -145,7 +144,7 @@ class BroadcastAdmin(
 
     @admin.display(description=gettext_lazy("Progress"))
     def progress(self, obj):
-        return self.live_progress(obj)  # LiveProgressMixin: redrawn while it sends
+        return self.live_progress(obj)  # LiveProgressMixin: redrawn while it sends, Pause / Resume beside it
 
     @admin.display(description=gettext_lazy("Progress"))
     def progress_column(self, obj):
@@ -184,7 +183,11 @@ class BroadcastAdmin(
         if obj is None:
             return self.add_fieldsets
         sets = [*self.content_fieldsets, self.review_fieldset]
-        if obj.status in lifecycle.DELIVERY_STATUSES or obj.total_count:
+        if is_live(obj):
+            # Approved, sending, paused: the live bar alone (it shows the send start, the counters as they
+            # move); the stored counters and times, drawn once, would contradict it until a reload.
+            sets.append((self.delivery_fieldset[0], {"fields": ("progress",)}))
+        elif obj.status in lifecycle.DELIVERY_STATUSES or obj.total_count:
             sets.append(self.delivery_fieldset)
         if obj.channel == Broadcast.Channel.API:
             sets.append(self.push_fieldset)
@@ -336,14 +339,15 @@ class BroadcastAdmin(
         extra = dict(extra_context or {})
         if obj is not None and self.has_view_permission(request, obj):
             extra.update(
-                transitions=transition_buttons(request.user, obj),
+                # The action bar, redrawn by the poll while the broadcast is live (live.py).
+                **action_bar(request.user, obj, here=request.get_full_path()),
+                actions_live=is_live(obj),
+                progress_url=reverse("admin:broadcasts_broadcast_progress", current_app=self.admin_site.name),
                 history=selectors.broadcast_history(obj),
                 review_url=reverse("admin:broadcasts_broadcast_review", args=[obj.pk], current_app=self.admin_site.name),
                 deliveries_url=reverse("admin:broadcasts_delivery_changelist", current_app=self.admin_site.name)
                 + f"?broadcast_id={obj.pk}",
-                here=request.get_full_path(),
                 platform_zone=platform_zone_name(),
-                transition_notes=hidden_transition_notes(request.user, obj),
                 submit_with_form=self.has_change_permission(request, obj),
                 eligibility_warnings=eligibility_warnings(obj),
             )
