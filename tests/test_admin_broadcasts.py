@@ -249,7 +249,7 @@ def test_reviewer_approves_with_a_send_time(login, users, service_account):
     response = login("reviewer").post(transition_url(b, "approve"), send_time_fields(when), follow=True)
     b.refresh_from_db()
     assert b.status == Broadcast.Status.APPROVED and b.scheduled_at == when
-    assert f"“Autumn menu” approved; it will be sent at {when:%Y-%m-%d} 12:00 ({PLATFORM})." in messages_of(response)
+    assert f"“Autumn menu” approved; it will be sent at {when:%Y-%m-%d} 12:00:00 ({PLATFORM})." in messages_of(response)
 
 
 def test_the_author_cannot_approve_their_own_broadcast(login, users, service_account):
@@ -297,7 +297,7 @@ def test_reschedule_moves_the_send_time(login, users, service_account):
     response = client.post(transition_url(b, "reschedule"), send_time_fields(when), follow=True)
     b.refresh_from_db()
     assert b.scheduled_at == when
-    assert f"“Autumn menu” rescheduled; it will be sent at {when:%Y-%m-%d} 15:00 ({PLATFORM})." in messages_of(response)
+    assert f"“Autumn menu” rescheduled; it will be sent at {when:%Y-%m-%d} 15:00:00 ({PLATFORM})." in messages_of(response)
 
 
 def test_a_quota_refusal_is_a_message_not_a_500(login, users, news_account):

@@ -39,7 +39,7 @@ def test_report_for_one_service_account():
 
     lines = report("--account", "wx00000000000acme", "--at", "2031-05-20")
 
-    assert lines[0] == "Quota report at 2031-05-20 00:00 (Asia/Shanghai)"
+    assert lines[0] == "Quota report at 2031-05-20 00:00:00 (Asia/Shanghai)"
     assert cells(lines[1])[0:3] == ["ACCOUNT", "APP ID", "KIND"]
     rows = [cells(line) for line in lines[2:]]
     assert rows == [
@@ -55,7 +55,7 @@ def test_report_for_one_service_account():
 def test_report_shows_the_policy_in_force_at_the_date():
     acc = make_account(name="Acme", app_id="wx00000000000acme")
     lines = report("--account", acc.app_id, "--at", "2014-04-10T09:30")
-    assert lines[0] == "Quota report at 2014-04-10 09:30 (Asia/Shanghai)"
+    assert lines[0] == "Quota report at 2014-04-10 09:30:00 (Asia/Shanghai)"
     assert cells(lines[2])[4:] == ["account", "1 per ISO week", "2014-W15", "0 / 1", "2014-04-14"]
     assert len(lines) == 3  # the per-follower cap starts on 2014-04-15
 
