@@ -168,7 +168,22 @@ def _zone_name() -> str:
     return timezone.get_current_timezone_name()
 
 
-class ApproveForm(forms.Form):
+class _SendTimeForm(forms.Form):
+    """A send time typed at approval or reschedule: one too far in the past is refused on the field,
+    with the service's own sentence (services.refuse_past_send_time), before anything runs."""
+
+    empty_means_now = True
+
+    def clean_send_at(self):
+        send_at = self.cleaned_data.get("send_at")
+        try:
+            services.refuse_past_send_time(send_at, empty_means_now=self.empty_means_now)
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from None
+        return send_at
+
+
+class ApproveForm(_SendTimeForm):
     send_at = _send_time_field(required=False, help_text="")
 
     def __init__(self, *args, **kwargs):
@@ -182,7 +197,8 @@ class ApproveForm(forms.Form):
         return {"send_at": send_at} if send_at else {}
 
 
-class RescheduleForm(forms.Form):
+class RescheduleForm(_SendTimeForm):
+    empty_means_now = False
     send_at = _send_time_field(required=True, help_text="")
 
     def __init__(self, *args, **kwargs):

@@ -141,6 +141,8 @@ TIME_ZONE = env.str("TIME_ZONE", default=PLATFORM_TIME_ZONE)
 USE_TZ = True
 LANGUAGE_CODE = "en-us"
 USE_I18N = True
+# One date and time format in every language: "2026-11-30 14:49:05" (operator_console/formats).
+FORMAT_MODULE_PATH = ["operator_console.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -31,7 +31,7 @@ from .drafts import (
     validate_draft,
     validate_edit,
 )
-from .eligibility import EligibilityReport, check_can_send, eligibility_report
+from .eligibility import SEND_TIME_GRACE, EligibilityReport, check_can_send, eligibility_report, refuse_past_send_time
 from .insight import (
     account_rate,
     measure_broadcast,
@@ -63,6 +63,8 @@ __all__ = [
     "account_rate",
     "EDITABLE_FIELDS",
     "EligibilityReport",
+    "SEND_TIME_GRACE",
+    "refuse_past_send_time",
     "apply_penalties",
     "approve_broadcast",
     "cancel_broadcast",

@@ -6,10 +6,11 @@ questions ahead, on save and on submit."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Certification, OfficialAccount
 from operator_console.errors import DomainError
@@ -18,6 +19,38 @@ from operator_console.platform_time import as_platform_time, format_moment
 from ..exceptions import AccountSuspended, CertificationRequired, SendTimePast
 from ..models import Broadcast
 from .quota import check_slot_free
+
+# A send time typed at approval or reschedule may lie this far in the past (the minutes spent on
+# the page) and means now; further back it is a typo (2025 for 2026) and is refused.
+SEND_TIME_GRACE = timedelta(minutes=5)
+
+
+def refuse_past_send_time(send_at: datetime | None, *, empty_means_now: bool = True) -> None:
+    """Raise send_time_past when `send_at` (naive = platform wall clock) is more than the grace in the past.
+
+    `empty_means_now`: the sentence tells to leave the time empty to send now (approval; a
+    reschedule needs a time, and says a time within the grace sends now).
+    """
+    if send_at is None or as_platform_time(send_at) >= timezone.now() - SEND_TIME_GRACE:
+        return
+    minutes = int(SEND_TIME_GRACE.total_seconds() // 60)
+    if empty_means_now:
+        message = ngettext(
+            "The send time %(when)s is more than %(minutes)d minute in the past; check the date, or leave "
+            "the send time empty to send now.",
+            "The send time %(when)s is more than %(minutes)d minutes in the past; check the date, or leave "
+            "the send time empty to send now.",
+            minutes,
+        )
+    else:
+        message = ngettext(
+            "The send time %(when)s is more than %(minutes)d minute in the past; check the date (a time "
+            "less than %(minutes)d minute ago sends now).",
+            "The send time %(when)s is more than %(minutes)d minutes in the past; check the date (a time "
+            "less than %(minutes)d minutes ago sends now).",
+            minutes,
+        )
+    raise SendTimePast(message % {"when": format_moment(as_platform_time(send_at)), "minutes": minutes}, field="send_at")
 
 
 def send_time(send_at: datetime | None) -> datetime:
