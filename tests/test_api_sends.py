@@ -99,6 +99,20 @@ def test_send_to_a_list_refusals(api, acme, touser, errcode, code):
     assert written() == before
 
 
+def test_a_list_naming_a_follower_who_unfollowed_is_refused_naming_it(api, acme):
+    account, fans, tag, token = acme
+    fans[2].subscribed = False
+    fans[2].save(update_fields=["subscribed"])
+    before = written()
+
+    answer = api.post("message/mass/send", text("Hi", touser=[fans[0].openid, fans[2].openid, "o-nobody"]), token)
+
+    assert refused(answer, 40003, "follower_not_found")
+    assert "2 of the 3 listed openids are not subscribed followers of Acme" in answer["errmsg"]
+    assert f"“{fans[2].openid}”, “o-nobody”" in answer["errmsg"]
+    assert written() == before
+
+
 def test_a_list_of_more_than_10000_is_refused(api, acme):
     account, fans, tag, token = acme
     many = make_followers(account, 10_001, prefix="m")
