@@ -127,6 +127,8 @@ class BroadcastForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if data.get("audience") != Broadcast.Audience.TAG:
+            data["tag"] = None  # a tag chosen, then another audience: the hidden select's value is dropped
         if data.get("audience") != Broadcast.Audience.FOLLOWERS:
             data["recipients"] = []  # the hidden list of another audience is dropped, as the services do
             return data

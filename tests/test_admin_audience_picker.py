@@ -281,6 +281,18 @@ def test_the_tag_select_offers_only_the_drafts_accounts_tags(acme, client):
     assert tag_choices(client.get(reverse(ADD))) == []  # no account yet: the script fills it
 
 
+def test_a_tag_chosen_before_switching_to_another_audience_is_dropped(operator, acme):
+    account, fans = acme
+    vip = make_tag(account, "vip", fans[:2])
+    listed = f"{fans[3].openid}\n{fans[4].openid}"
+
+    response = operator.post(reverse(ADD), draft_post(account, tag=vip.pk, recipients=listed))
+
+    assert response.status_code == 302, errors_of(response)
+    b = Broadcast.objects.get()
+    assert (b.audience, b.tag, saved_openids(b)) == ("followers", None, [fans[3].openid, fans[4].openid])
+
+
 def test_a_tag_of_another_account_is_refused(operator, acme):
     account, fans = acme
     theirs = make_tag(
