@@ -355,6 +355,10 @@ def test_the_audience_size_follows_the_form(operator, acme):
     assert size(operator, account=account.pk, audience="followers", recipients=listed)["text"] == "Audience: 1 follower"
     assert size(operator, account=account.pk, audience="tag")["text"] == "Choose a tag to see the audience size."
     assert size(operator, account="x", audience="all")["text"] == "Choose an account to see the audience size."
+    too_many = "\n".join(f"o-{i}" for i in range(10_001))
+    assert size(operator, account=account.pk, audience="followers", recipients=too_many)["text"] == (
+        "A follower list holds 2 to 10,000 followers; this one has 10,001."
+    )
 
 
 def test_a_subscription_accounts_targeted_audience_shows_the_refusal(operator):

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import selectors as account_selectors
 from accounts.models import OfficialAccount, Tag
 from operator_console.admin_tools import parse_id
+from operator_console.errors import DomainError
 
 from .. import selectors, services
 from ..models import RECIPIENTS_MAX, Broadcast
@@ -142,8 +143,12 @@ def _audience_size(request):
             listed = read_openids(data.get("recipients", ""))
         except OpenidListError as exc:
             return JsonResponse({"text": exc.message, "refused": True})
-        # Beyond the limit the list is refused on saving; the count stops there (one index probe per openid).
-        found = account_selectors.follower_ids_by_openid(account, listed.openids[: RECIPIENTS_MAX + 1])
+        if len(listed.openids) > RECIPIENTS_MAX:  # refused on saving: say so, and probe no openid
+            try:
+                services.check_list_size(len(listed.openids))
+            except DomainError as exc:
+                return JsonResponse({"text": exc.message, "refused": True})
+        found = account_selectors.follower_ids_by_openid(account, listed.openids)  # one index probe per openid
         recipient_ids = list(found.values())
     n = selectors.draft_audience_size(draft, recipient_ids=recipient_ids)
     return JsonResponse({"count": n, "text": audience_sentence(n)})

@@ -26,6 +26,7 @@ from .delivery import deliver_batch, finish_broadcast
 from .dispatch import dispatch_broadcast, dispatch_due_broadcasts, enqueue_batches, requeue_stale_batches
 from .drafts import (
     EDITABLE_FIELDS,
+    check_list_size,
     create_broadcast,
     duplicate_broadcast,
     update_broadcast,
@@ -70,6 +71,7 @@ __all__ = [
     "cancel_broadcast",
     "cancel_through_api",
     "check_can_send",
+    "check_list_size",
     "create_broadcast",
     "deliver_batch",
     "duplicate_broadcast",
