@@ -210,7 +210,7 @@ def test_a_refusal_of_create_broadcast_shows_on_the_form(login, make_account, ma
     response = client.post(
         reverse("admin:broadcasts_broadcast_add"),
         {"account": acc.pk, "title": "Just one", "message_type": "text", "body": "Hi", "channel": "api",
-         "audience": "followers", "recipients": str(one.pk), "_save": "Save"},
+         "audience": "followers", "recipients": one.openid, "_save": "Save"},
     )
     assert response.status_code == 200
     assert "A follower list holds 2 to 10,000 followers; this one has 1." in response.content.decode()

@@ -45,6 +45,7 @@ from .display import (
 )
 from .filters import MineFilter
 from .live import EXPORT_COLUMNS, LiveProgressMixin, action_bar, is_live, live_broadcast_cell
+from .picker import AudiencePickerMixin, readonly_audience_fieldset
 from .transitions import (
     TRANSITIONS,
     TransitionsMixin,
@@ -62,7 +63,7 @@ from .transitions import (
 
 @admin.register(Broadcast)
 class BroadcastAdmin(
-    LiveProgressMixin, CsvExportMixin, ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, TransitionsMixin,
+    AudiencePickerMixin, LiveProgressMixin, CsvExportMixin, ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, TransitionsMixin,
     admin.ModelAdmin,
 ):
     form = BroadcastForm
@@ -73,8 +74,7 @@ class BroadcastAdmin(
     list_select_related = ("account", "tag")
     search_fields = ("title", "=account__app_id", "^account__name")
     show_full_result_count = False
-    autocomplete_fields = ("account", "tag")  # the accounts admin searches both
-    raw_id_fields = ("recipients",)  # up to 10,000 followers: ids, not a select
+    autocomplete_fields = ("account",)  # the tag select offers the account's tags (picker.py)
     export_columns = EXPORT_COLUMNS  # live.py
     actions = [
         submit_selected, approve_selected, reject_selected, reschedule_selected,
@@ -84,11 +84,13 @@ class BroadcastAdmin(
         "status_display", "audience_size_display", "created_by", "created_at", "submitted_at", "reviewed_by",
         "reviewed_at", "review_note", "findings_display", "progress", "total_count", "sent_count", "filtered_count",
         "error_count", "batches", "started_at", "finished_at", "failure_reason", "job_finished_push",
+        "audience_size_live", "recipient_openids",
     )
     content_fieldsets = (
         (gettext_lazy("Content"), {"fields": ("account", "title", "message_type", "body", "url", "cover_url")}),
         (gettext_lazy("Audience and send time"),
-         {"fields": ("channel", "audience", "tag", "recipients", "scheduled_at")}),
+         {"fields": ("channel", "audience", "tag", "recipients", "recipients_file", "audience_size_live",
+                     "scheduled_at")}),
     )
     # The add page also carries the form's one-time token (hidden), so a second Save of it makes no second draft.
     add_fieldsets = (
@@ -109,7 +111,8 @@ class BroadcastAdmin(
     push_fieldset = (gettext_lazy("Job-finished event"), {"fields": ("job_finished_push",)})
 
     class Media:
-        js = ("console/audience_picker.js",)  # tag and recipients shown only for the audience that uses them
+        # Tag and openids shown only for the audience that uses them; the account's tags; the audience size.
+        js = ("console/audience_picker.js",)
 
     @admin.display(description=gettext_lazy("Audience size"))
     def audience_size_display(self, obj):
@@ -183,6 +186,8 @@ class BroadcastAdmin(
         if obj is None:
             return self.add_fieldsets
         sets = [*self.content_fieldsets, self.review_fieldset]
+        if not self.has_change_permission(request, obj):
+            sets[1] = readonly_audience_fieldset(sets[1])  # the list's openids, no upload
         if is_live(obj):
             # Approved, sending, paused: the live bar alone (it shows the send start, the counters as they
             # move); the stored counters and times, drawn once, would contradict it until a reload.
