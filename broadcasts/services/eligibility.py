@@ -150,16 +150,25 @@ def eligibility_report(b: Broadcast, *, account: OfficialAccount | None = None,
     """The checks approve_broadcast makes (check_can_send, the quota slot), made now for the send time
     `at` (default the broadcast's own; past or empty means now), sorted into certain and maybe.
     `b` may be unsaved (the admin form's draft). Writes nothing. A send time in the past is certain
-    (send_time_past) for a draft or a broadcast pending review.
+    (send_time_past) for a draft; for a broadcast pending review it is a warning (approval sends it now).
     """
     account = account or b.account
     refusals, warnings = [], []
     if at is None and b.scheduled_at is not None and b.scheduled_at < timezone.now():
-        refusals.append(SendTimePast(
-            _("The send time %(when)s is in the past; choose a later one, or leave it empty to send on approval.")
-            % {"when": format_moment(b.scheduled_at)},
-            field="scheduled_at",
-        ))
+        if b.status == Broadcast.Status.PENDING_REVIEW:
+            # It passed while the broadcast waited for review: approval sends it at once unless the
+            # reviewer gives a new time (approve_broadcast), so the reviewer is told, not refused.
+            warnings.append(SendTimePast(
+                _("The send time %(when)s passed while this broadcast waited for review; approving sends it "
+                  "at once unless you give a new send time.") % {"when": format_moment(b.scheduled_at)},
+                field="scheduled_at",
+            ))
+        else:
+            refusals.append(SendTimePast(
+                _("The send time %(when)s is in the past; choose a later one, or leave it empty to send on "
+                  "approval.") % {"when": format_moment(b.scheduled_at)},
+                field="scheduled_at",
+            ))
     moment = send_time(at or b.scheduled_at)
     for certain, refusal in _send_problems(account, b, moment):
         (refusals if certain else warnings).append(refusal)
