@@ -221,8 +221,11 @@ class FollowerImportForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("CSV file"),
         help_text=gettext_lazy(
-            "UTF-8 with the header openid,nickname,tags,subscribed_at; tags separated by |; subscribed_at in "
-            "ISO 8601 (without an offset, in the platform's time zone; empty means now)."
+            "UTF-8 with the header openid,nickname,tags,subscribed_at, optionally followed by ,subscribed; tags "
+            "separated by |; subscribed_at in ISO 8601 (without an offset, in the platform's time zone; empty means "
+            "now). subscribed is 1/0, true/false or yes/no (empty means 1): 0 unfollows a known follower at the "
+            "row's time, 1 follows (again); an unknown openid with 0 is not imported (counted unchanged). Every "
+            "follow and unfollow is kept in the follower's history."
         ),
     )
     skip_invalid = forms.BooleanField(

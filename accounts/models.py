@@ -223,6 +223,9 @@ class FollowerEvent(models.Model):
         indexes = [
             # R8: an account's unfollows (or follows) over time.
             models.Index(fields=["account", "kind", "at"], name="follower_event_account_idx"),
+            # R8: the unfollows recorded since the measuring job's last run, whatever their time (a late
+            # one may change a measure already final). Unfollows only: a first import's follows skip it.
+            models.Index(fields=["recorded_at"], condition=Q(kind="unsubscribe"), name="follower_event_late_idx"),
         ]
 
     def __str__(self):
@@ -296,9 +299,7 @@ class MenuItem(models.Model):
         VIEW = "view", gettext_lazy("View (opens a URL)")
 
     account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="menu_items")
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
-    )
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
     name = models.CharField(max_length=60)
     kind = models.CharField(max_length=5, choices=Kind.choices, default=Kind.CLICK)
     key = models.CharField(max_length=128, blank=True)

@@ -130,9 +130,11 @@ def caller_for_token(token: str) -> ApiCaller:
     return ApiCaller(account=account, token_label=credentials.token_label(token))
 
 
-def follower_ids_by_openid(account: OfficialAccount, openids: list[str]) -> dict[str, int]:
+def follower_ids_by_openid(
+    account: OfficialAccount, openids: list[str], *, subscribed_only: bool = False
+) -> dict[str, int]:
     """openid -> follower id for those of `openids` that are the account's followers (subscribed
-    or not). The list travels as one parameter (an array on PostgreSQL, JSON on SQLite), so
+    or not; only subscribed ones with `subscribed_only`). The list travels as one parameter (an array on PostgreSQL, JSON on SQLite), so
     10,000 openids cost one index probe each, not 10,000 bound parameters; served by the unique
     index (account_id, openid)."""
     if not openids:
@@ -143,7 +145,8 @@ def follower_ids_by_openid(account: OfficialAccount, openids: list[str]) -> dict
         wanted, param = "SELECT value FROM json_each(%s)", json.dumps(list(openids))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT openid, id FROM {Follower._meta.db_table} WHERE account_id = %s AND openid IN ({wanted})",
+            f"SELECT openid, id FROM {Follower._meta.db_table} WHERE account_id = %s AND openid IN ({wanted})"
+            + (" AND subscribed" if subscribed_only else ""),
             [account.pk, param],
         )
         return dict(cursor.fetchall())

@@ -102,7 +102,7 @@ def copy_floor(path: Path) -> float:
 
 
 def cleanup() -> None:
-    """Remove the bench account with its followers, tags and links, and the floor table."""
+    """Remove the bench account with its followers, their history, tags and links, and the floor table."""
     with connection.cursor() as cur:
         cur.execute(f"DROP TABLE IF EXISTS {FLOOR_TABLE}")
     for account in OfficialAccount.objects.filter(name=BENCH_ACCOUNT):
@@ -119,6 +119,7 @@ def cleanup() -> None:
                 [account.pk],
             )
             cur.execute("DELETE FROM accounts_follower WHERE account_id = %s", [account.pk])
+            cur.execute("DELETE FROM accounts_followerevent WHERE account_id = %s", [account.pk])
             cur.execute("SET LOCAL session_replication_role = DEFAULT")
             account.delete()
 

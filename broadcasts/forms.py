@@ -16,11 +16,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from operator_console.admin_tools import validate_console_datetime
+from accounts.models import Tag
+from operator_console.admin_tools import parse_id, validate_console_datetime
 from operator_console.errors import DomainError
 
-from . import services
+from . import selectors, services
 from .models import Broadcast
+from .openid_lists import CSV_MAX_BYTES, OpenidListError, pasted_openids, read_openids
 
 # The fields of a draft the admin form offers (create_broadcast / update_broadcast accept them).
 # client_msg_id is the API's idempotency key: shown read-only, never typed in the console.
@@ -62,18 +64,12 @@ def client_msg_id_for(token: str) -> str | None:
     return FORM_TOKEN_PREFIX + token if _FORM_TOKEN.fullmatch(token or "") else None
 
 
-class FollowerIdsField(forms.ModelMultipleChoiceField):
-    """Follower ids (the raw-id widget): a value that is not a whole number in the id range is
-    refused naming it, never passed to the database (a huge one overflowed it: a 500)."""
+class OpenidsField(forms.CharField):
+    """The follower list as openids, one a line: changed only when the openids changed (not their
+    line ends or spacing, which a browser's textarea rewrites)."""
 
-    def _check_values(self, value):
-        for key in value:
-            text = str(key).strip()
-            if not (text.isascii() and text.isdigit() and len(text) <= 19 and int(text) < 2**63):
-                raise forms.ValidationError(
-                    gettext_lazy("“%(value)s” is not a follower id.") % {"value": text}, code="invalid_pk_value"
-                )
-        return super()._check_values([str(key).strip() for key in value])
+    def has_changed(self, initial, data) -> bool:
+        return pasted_openids(initial or "") != pasted_openids(data or "")
 
 
 class BroadcastForm(forms.ModelForm):
@@ -89,15 +85,69 @@ class BroadcastForm(forms.ModelForm):
         help_text=gettext_lazy("Cover or image URL (article and image messages)."),
     )
 
+    # A follower list is given as openids (pasted, or a CSV file, or both), never database ids;
+    # clean() turns them into the account's followers with services.recipients_by_openid.
+    recipients = OpenidsField(
+        label=gettext_lazy("Openids"),
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 40, "spellcheck": "false", "autocomplete": "off"}),
+        help_text=gettext_lazy(
+            "The followers of a follower-list audience: 2 to 10,000 openids of the account's subscribed "
+            "followers, one a line (or separated by commas)."
+        ),
+    )
+    recipients_file = forms.FileField(
+        label=gettext_lazy("Openids from a CSV file"),
+        required=False,
+        help_text=gettext_lazy(
+            "Optional: a UTF-8 CSV file whose first column is the openid (with or without an “openid” header), "
+            "at most 1 MB. Its openids are added to those above."
+        ),
+    )
+
     class Meta:
         model = Broadcast
         fields = DRAFT_FIELDS
-        field_classes = {"recipients": FollowerIdsField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # A fresh token with every rendered form, never one given in the address.
         self.initial["form_token"] = new_form_token()
+        if self.instance.pk is not None:
+            self.initial["recipients"] = "\n".join(selectors.recipient_openids(self.instance))
+        if "tag" in self.fields:
+            # Only the draft's account's tags (the add page: the account posted; its script fills the rest).
+            account_id = self.instance.account_id if self.instance.pk is not None else parse_id(
+                str(self.data.get("account", "")) if self.is_bound else ""
+            )
+            tag = self.fields["tag"]
+            tag.queryset = Tag.objects.filter(account_id=account_id).order_by("name") if account_id else Tag.objects.none()
+            tag.error_messages["invalid_choice"] = _("That tag is not one of the chosen account's tags.")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("audience") != Broadcast.Audience.TAG:
+            data["tag"] = None  # a tag chosen, then another audience: the hidden select's value is dropped
+        if data.get("audience") != Broadcast.Audience.FOLLOWERS:
+            data["recipients"] = []  # the hidden list of another audience is dropped, as the services do
+            return data
+        upload = data.get("recipients_file")
+        if self.instance.pk is not None and not upload and "recipients" not in self.changed_data:
+            return data  # the list as it is: not in changes(), update_broadcast keeps it
+        account = self.instance.account if self.instance.pk is not None else data.get("account")
+        if account is None:
+            return data  # the account's own error says why
+        try:
+            listed = read_openids(
+                data.get("recipients") or "",
+                data=upload.read(CSV_MAX_BYTES + 1) if upload else None,
+                name=upload.name if upload else "",
+            )
+            data["recipients"] = services.recipients_by_openid(account, listed.openids, where=listed.where)
+        except (OpenidListError, DomainError) as exc:
+            self.add_error("recipients", exc.message)
+        return data
 
     @property
     def client_msg_id(self) -> str | None:
@@ -120,7 +170,10 @@ class BroadcastForm(forms.ModelForm):
     def changes(self) -> dict:
         """The fields this submit changed, as update_broadcast takes them (it keeps the others)."""
         values = self.draft_values()
-        return {name: values[name] for name in self.changed_data if name in values}
+        changed = set(self.changed_data)
+        if "recipients_file" in changed:
+            changed.add("recipients")  # a file's openids join the list
+        return {name: values[name] for name in changed if name in values}
 
     def _post_clean(self):
         super()._post_clean()
@@ -168,7 +221,22 @@ def _zone_name() -> str:
     return timezone.get_current_timezone_name()
 
 
-class ApproveForm(forms.Form):
+class _SendTimeForm(forms.Form):
+    """A send time typed at approval or reschedule: one too far in the past is refused on the field,
+    with the service's own sentence (services.refuse_past_send_time), before anything runs."""
+
+    empty_means_now = True
+
+    def clean_send_at(self):
+        send_at = self.cleaned_data.get("send_at")
+        try:
+            services.refuse_past_send_time(send_at, empty_means_now=self.empty_means_now)
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from None
+        return send_at
+
+
+class ApproveForm(_SendTimeForm):
     send_at = _send_time_field(required=False, help_text="")
 
     def __init__(self, *args, **kwargs):
@@ -182,7 +250,8 @@ class ApproveForm(forms.Form):
         return {"send_at": send_at} if send_at else {}
 
 
-class RescheduleForm(forms.Form):
+class RescheduleForm(_SendTimeForm):
+    empty_means_now = False
     send_at = _send_time_field(required=True, help_text="")
 
     def __init__(self, *args, **kwargs):

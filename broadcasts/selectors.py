@@ -23,6 +23,7 @@ from .exceptions import BroadcastNotFound, NoQuotaPolicy
 from .lifecycle import FINISHED_STATUSES
 from .models import (
     CLIENT_MSG_ID_WINDOW,
+    RECIPIENTS_MAX,
     Broadcast,
     FollowerQuotaUsage,
     PushAttempt,
@@ -95,6 +96,17 @@ def audience_size(b: Broadcast) -> int:
     """How many subscribed followers the broadcast reaches now, before the per-follower cap (R5):
     the same audience the dispatcher snapshots (broadcasts.sql.audience)."""
     return sql.fetch_one(sql.audience_count(b))[0]
+
+
+def draft_audience_size(draft: Broadcast, *, recipient_ids: list[int] | None = None) -> int:
+    """The audience size of a draft as a form holds it (unsaved): account, audience, tag and, for a
+    follower list, the listed followers' ids. The same statement as audience_size."""
+    return sql.fetch_one(sql.audience_count(draft, recipient_ids=recipient_ids))[0]
+
+
+def recipient_openids(b: Broadcast) -> list[str]:
+    """The openids of a follower-list broadcast's recipients, in follower order (at most RECIPIENTS_MAX)."""
+    return list(b.recipients.order_by("id").values_list("openid", flat=True)[:RECIPIENTS_MAX])
 
 
 def violation_points(account, *, now: datetime | None = None) -> int:

@@ -102,10 +102,11 @@ def count_followers_among(account_id: int, follower_ids: list[int]) -> Statement
 # --- the audience -----------------------------------------------------------------------
 
 
-def audience(b: Broadcast) -> Statement:
+def audience(b: Broadcast, *, recipient_ids: list[int] | None = None) -> Statement:
     """`SELECT f.id FROM …` of the broadcast's audience now: the subscribed followers of its
     account, of its tag, or of its list. The one definition of a broadcast's audience: the
-    dispatcher cuts batches from it, each batch re-reads it, the review page counts it.
+    dispatcher cuts batches from it, each batch re-reads it, the review page counts it, and the
+    add form counts an unsaved draft's with `recipient_ids` (its list, not yet stored).
 
     Relies on follower_audience_idx (account_id, id) WHERE subscribed for the keyset.
     """
@@ -114,6 +115,10 @@ def audience(b: Broadcast) -> Statement:
         sql = (f"SELECT f.id FROM {FOLLOWER} f JOIN {TAG_LINK} t ON t.follower_id = f.id "
                "WHERE t.tag_id = %(tag_id)s AND f.account_id = %(account_id)s AND f.subscribed")
         params["tag_id"] = b.tag_id
+    elif b.audience == Broadcast.Audience.FOLLOWERS and recipient_ids is not None:
+        ids_sql, params["ids"] = _id_table(recipient_ids)
+        sql = (f"SELECT f.id FROM {FOLLOWER} f "
+               f"WHERE f.id IN ({ids_sql}) AND f.account_id = %(account_id)s AND f.subscribed")
     elif b.audience == Broadcast.Audience.FOLLOWERS:
         sql = (f"SELECT f.id FROM {FOLLOWER} f JOIN {RECIPIENT_LINK} r ON r.follower_id = f.id "
                "WHERE r.broadcast_id = %(broadcast_id)s AND f.account_id = %(account_id)s AND f.subscribed")
@@ -123,8 +128,8 @@ def audience(b: Broadcast) -> Statement:
     return Statement(sql, params)
 
 
-def audience_count(b: Broadcast) -> Statement:
-    aud = audience(b)
+def audience_count(b: Broadcast, *, recipient_ids: list[int] | None = None) -> Statement:
+    aud = audience(b, recipient_ids=recipient_ids)
     return Statement(f"SELECT count(*) FROM ({aud.sql}) a", aud.params)
 
 

@@ -11,6 +11,8 @@ admin gets the same treatment without doing anything. What the mixin does, once 
   read are dropped, and readable ones are converted, so the page renders instead of failing;
 * autocomplete widgets show a submitted value that is not an id as no choice, where Django's
   own widget would fail re-rendering the form;
+* every date and date-time input says which zone it is read in ("Asia/Shanghai time", from
+  settings.PLATFORM_TIME_ZONE: the console's middleware reads and shows times there);
 * a unique constraint broken by a concurrent save (two operators adding the same tag or openid
   at once) makes the form validate again, which now names the duplicate, instead of a 500.
 
@@ -28,6 +30,8 @@ from django.db import IntegrityError, models
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+from .platform_time import platform_zone_name
 
 # OSError: a time zone field looks a name up on disk (a name too long for a file name).
 _UNREADABLE = (ValidationError, ValueError, TypeError, OverflowError, OSError)
@@ -74,8 +78,20 @@ class SafeAutocompleteSelectMultiple(_ReadableChoicesMixin, AutocompleteSelectMu
     pass
 
 
+def name_the_zone(formfield) -> None:
+    """Add "Asia/Shanghai time." (the platform's zone) to a date or date-time input's help text."""
+    zone = _("%(zone)s time.") % {"zone": platform_zone_name()}
+    formfield.help_text = " ".join(part for part in (str(formfield.help_text or ""), zone) if part)
+
+
 class HardenedAdminMixin:
     """Put in front of every registered ModelAdmin by ConsoleAdminSite (see the module docstring)."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is not None and isinstance(db_field, models.DateField):  # DateTimeField is one too
+            name_the_zone(formfield)
+        return formfield
 
     def response_action(self, request, queryset):
         selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)

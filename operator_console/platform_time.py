@@ -10,7 +10,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import dateformat, timezone
+
+from .formats import DATE_FORMAT, DATETIME_FORMAT
 
 
 def platform_zone() -> ZoneInfo:
@@ -33,8 +35,12 @@ def as_platform_time(moment: datetime) -> datetime:
 
 
 def format_moment(moment: datetime | None, *, zone: bool = True, date_only: bool = False) -> str:
-    """ "2026-11-24 09:30 (Asia/Shanghai)"; `zone=False` drops the zone, `date_only` the time; "" for None."""
+    """ "2026-11-24 09:30:05 (Asia/Shanghai)"; `zone=False` drops the zone, `date_only` the time; "" for None.
+
+    The format is the one Django's own rendering uses (operator_console/formats), so a sentence and
+    a list column read alike.
+    """
     if moment is None:
         return ""
-    text = in_platform_zone(moment).strftime("%Y-%m-%d" if date_only else "%Y-%m-%d %H:%M")
+    text = dateformat.format(in_platform_zone(moment), DATE_FORMAT if date_only else DATETIME_FORMAT)
     return f"{text} ({settings.PLATFORM_TIME_ZONE})" if zone else text

@@ -37,3 +37,20 @@ def chromium_page(*, width: int = 1400, height: int = 900):
             yield context.new_page()
         finally:
             browser.close()
+
+
+@contextmanager
+def chromium_pages(n: int, *, width: int = 1400, height: int = 900):
+    """`n` pages, each in its own browser context (its own cookies: one login each), of one Chromium.
+    Start it after the test's data is written (see chromium_page)."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            pages = []
+            for _ in range(n):
+                context = browser.new_context(viewport={"width": width, "height": height})
+                context.set_default_timeout(15_000)
+                pages.append(context.new_page())
+            yield pages
+        finally:
+            browser.close()

@@ -41,7 +41,7 @@ def _account(shop):
 
 
 def _content_rule(shop):
-    rule = ContentRule.objects.create(pattern="free money", match="keyword", action="flag", points=5)
+    rule = ContentRule.objects.create(pattern="cheap watches", match="keyword", action="flag", points=5)
     return rule, {"action": "block", "points": "20"}, "action: Flag for the reviewer → Block (reject at once); points: 5 → 20"
 
 

@@ -210,7 +210,7 @@ def test_a_refusal_of_create_broadcast_shows_on_the_form(login, make_account, ma
     response = client.post(
         reverse("admin:broadcasts_broadcast_add"),
         {"account": acc.pk, "title": "Just one", "message_type": "text", "body": "Hi", "channel": "api",
-         "audience": "followers", "recipients": str(one.pk), "_save": "Save"},
+         "audience": "followers", "recipients": one.openid, "_save": "Save"},
     )
     assert response.status_code == 200
     assert "A follower list holds 2 to 10,000 followers; this one has 1." in response.content.decode()
@@ -249,7 +249,29 @@ def test_reviewer_approves_with_a_send_time(login, users, service_account):
     response = login("reviewer").post(transition_url(b, "approve"), send_time_fields(when), follow=True)
     b.refresh_from_db()
     assert b.status == Broadcast.Status.APPROVED and b.scheduled_at == when
-    assert f"“Autumn menu” approved; it will be sent at {when:%Y-%m-%d} 12:00 ({PLATFORM})." in messages_of(response)
+    assert f"“Autumn menu” approved; it will be sent at {when:%Y-%m-%d} 12:00:00 ({PLATFORM})." in messages_of(response)
+
+
+def test_a_send_time_typed_a_year_back_is_refused_on_the_field(login, users, service_account):
+    b = make_pending(service_account, by=users["operator"])
+    client = login("reviewer")
+    typo = tomorrow_noon() - timedelta(days=365)
+    response = client.post(transition_url(b, "approve"), {**send_time_fields(typo), "apply": "1"})
+    page = response.content.decode()
+    assert response.status_code == 200 and "errorlist" in page
+    assert f"The send time {typo.astimezone(SHANGHAI):%Y-%m-%d} 12:00:00 ({PLATFORM}) is more than 5 minutes" in page
+    assert "leave the send time empty to send now" in page
+    b.refresh_from_db()
+    assert b.status == Broadcast.Status.PENDING_REVIEW
+
+    b = services.approve_broadcast(b, by=users["reviewer"])
+    response = client.post(transition_url(b, "reschedule"), {**send_time_fields(typo), "apply": "1"})
+    assert "is more than 5 minutes in the past; check the date (a time less than 5 minutes ago sends now)." in (
+        response.content.decode()
+    )
+    old = b.scheduled_at
+    b.refresh_from_db()
+    assert b.scheduled_at == old
 
 
 def test_the_author_cannot_approve_their_own_broadcast(login, users, service_account):
@@ -297,7 +319,7 @@ def test_reschedule_moves_the_send_time(login, users, service_account):
     response = client.post(transition_url(b, "reschedule"), send_time_fields(when), follow=True)
     b.refresh_from_db()
     assert b.scheduled_at == when
-    assert f"“Autumn menu” rescheduled; it will be sent at {when:%Y-%m-%d} 15:00 ({PLATFORM})." in messages_of(response)
+    assert f"“Autumn menu” rescheduled; it will be sent at {when:%Y-%m-%d} 15:00:00 ({PLATFORM})." in messages_of(response)
 
 
 def test_a_quota_refusal_is_a_message_not_a_500(login, users, news_account):

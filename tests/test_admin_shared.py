@@ -95,7 +95,7 @@ def utc_server(settings):
     return datetime(day.year, day.month, day.day, 20, 30, tzinfo=UTC)
 
 
-def shanghai(moment, fmt="%Y-%m-%d %H:%M") -> str:
+def shanghai(moment, fmt="%Y-%m-%d %H:%M:%S") -> str:
     return moment.astimezone(SHANGHAI).strftime(fmt)
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from accounts.models import AuditEvent, OfficialAccount
 from broadcasts.models import Broadcast, ContentRule, QuotaReservation, Violation
+from broadcasts.selectors import audience_size
 from tests.api import refused, text
 from tests.factories import make_account, make_api_account, make_followers, make_tag
 
@@ -97,6 +98,32 @@ def test_send_to_a_list_refusals(api, acme, touser, errcode, code):
 
     assert refused(api.post("message/mass/send", text("Hi", touser=touser), token), errcode, code)
     assert written() == before
+
+
+def test_a_list_naming_an_unknown_openid_is_refused_naming_it(api, acme):
+    account, fans, tag, token = acme
+    before = written()
+
+    answer = api.post("message/mass/send", text("Hi", touser=[fans[0].openid, fans[1].openid, "o-nobody"]), token)
+
+    assert refused(answer, 40003, "follower_not_found")
+    assert "1 of the 3 listed openids is not a follower of Acme: “o-nobody”" in answer["errmsg"]
+    assert written() == before
+
+
+def test_a_follower_who_unfollowed_is_accepted_in_a_list_and_skipped_at_delivery(api, acme):
+    """An integration sends to a list it kept; one follower left meanwhile: the send is not refused
+    (as on the platform), and that follower is not in the audience (sql.audience: subscribed only)."""
+    account, fans, tag, token = acme
+    fans[2].subscribed = False
+    fans[2].save(update_fields=["subscribed"])
+
+    answer = api.post("message/mass/send", text("Hi", touser=[f.openid for f in fans[:3]]), token)
+
+    assert answer["errcode"] == 0
+    b = Broadcast.objects.get(pk=answer["msg_id"])
+    assert b.recipients.count() == 3
+    assert audience_size(b) == 2
 
 
 def test_a_list_of_more_than_10000_is_refused(api, acme):

@@ -16,8 +16,10 @@ from broadcasts.exceptions import (
     InvalidState,
     QuotaExceeded,
     ReasonRequired,
+    SendTimePast,
 )
 from broadcasts.models import Broadcast, QuotaReservation
+from operator_console.platform_time import format_moment
 from tests.factories import local, make_account, make_approved, make_draft, make_followers, make_pending, make_user
 
 pytestmark = pytest.mark.django_db
@@ -156,9 +158,31 @@ def test_approve_records_reviewer_time_slot_and_audit(acc, author, reviewer):
     assert events(b)[-1] == ("approved", "rita")
 
 
-def test_a_past_send_time_means_now(acc, author, reviewer):
-    b = services.approve_broadcast(make_pending(acc, by=author), by=reviewer, send_at=timezone.now() - timedelta(days=9))
+def test_a_send_time_just_past_means_now(acc, author, reviewer):
+    b = services.approve_broadcast(make_pending(acc, by=author), by=reviewer, send_at=timezone.now() - timedelta(minutes=2))
     assert abs(b.scheduled_at - timezone.now()) < timedelta(minutes=1)
+
+
+def test_a_send_time_clearly_past_is_refused_at_approval_and_reschedule(acc, author, reviewer):
+    """A typo in the year (2025 for 2026) used to send at once."""
+    b = make_pending(acc, by=author)
+    typo = timezone.now() - timedelta(days=365)
+    with pytest.raises(SendTimePast) as exc:
+        services.approve_broadcast(b, by=reviewer, send_at=typo)
+    assert exc.value.code == "send_time_past"
+    assert str(exc.value) == (
+        f"The send time {format_moment(typo)} is more than 5 minutes in the past; check the date, "
+        "or leave the send time empty to send now."
+    )
+    b.refresh_from_db()
+    assert b.status == Broadcast.Status.PENDING_REVIEW and not QuotaReservation.objects.exists()
+
+    later = timezone.now() + timedelta(days=1)
+    b = services.approve_broadcast(b, by=reviewer, send_at=later)
+    with pytest.raises(SendTimePast, match="in the past; check the date"):
+        services.reschedule_broadcast(b, by=reviewer, send_at=timezone.now() - services.SEND_TIME_GRACE - timedelta(minutes=1))
+    b.refresh_from_db()
+    assert b.scheduled_at == later
 
 
 def test_author_cannot_approve_own_broadcast(acc, author):

@@ -38,3 +38,14 @@ def test_every_admin_page_header_shows_the_platform_time(client, settings):
     client.force_login(make_user("aldo", role="auditor"))
     page = client.get(reverse("admin:broadcasts_broadcast_changelist")).content.decode()
     assert '<div id="bc-platform-clock" class="bc-sub">Platform time: ' in page and "(Asia/Shanghai)</div>" in page
+
+
+def test_a_nul_byte_answers_the_styled_400_naming_what_was_refused(client):
+    client.force_login(make_user("olga", role="operator"))
+    response = client.get(reverse("admin:broadcasts_broadcast_changelist") + "?q=a%00b")
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert 'id="header"' in page and 'id="bc-error-title">Bad request<' in page
+    assert "<title>Bad request | Broadcast Console</title>" in page and "Django" not in page
+    assert "This request contains a NUL character (%00), which the console never accepts." in page
+    assert "Back to the console" in page

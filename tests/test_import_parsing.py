@@ -13,7 +13,7 @@ HEADER = "openid,nickname,tags,subscribed_at\n"
 
 
 def parse(body: str | bytes, *, limits: Limits = FIELD_LIMITS, keep: int = 20, progress=None):
-    """(rows as (line, openid, nickname, tags, subscribed_at), the problems as printed, how many)."""
+    """(rows as (line, openid, nickname, tags, subscribed_at, subscribed), the problems as printed, how many)."""
     data = body if isinstance(body, bytes) else body.encode("utf-8")
     problems = Problems(keep)
     rows = list(parse_rows(io.BytesIO(data), problems=problems, limits=limits, name="followers.csv", progress=progress))
@@ -33,11 +33,24 @@ def test_a_good_file_parses_to_rows_with_their_line_numbers():
 
     assert (problems, count) == ([], 0)
     assert rows == [
-        (2, "oA1", "Alice", "vip|beijing", datetime(2024, 3, 1)),  # naive: the platform zone's wall clock
-        (3, "oB2", "Bob 小明", "", datetime(2024, 3, 1, 9, 30, tzinfo=UTC)),
-        (5, "oC3", "Carol, Jr.", "vip|new", datetime(2024, 3, 1, 9, 30)),  # tags cleaned
-        (6, "oD4", "Dan", "", None),  # empty: the writer uses now
+        (2, "oA1", "Alice", "vip|beijing", datetime(2024, 3, 1), True),  # naive: the platform zone's wall clock
+        (3, "oB2", "Bob 小明", "", datetime(2024, 3, 1, 9, 30, tzinfo=UTC), True),
+        (5, "oC3", "Carol, Jr.", "vip|new", datetime(2024, 3, 1, 9, 30), True),  # tags cleaned
+        (6, "oD4", "Dan", "", None, True),  # empty: the writer uses now; no subscribed column: following
     ]
+
+
+def test_the_optional_subscribed_column_reads_1_0_true_false_yes_no_and_empty_as_1():
+    rows, problems, count = parse(
+        "openid,nickname,tags,subscribed_at,Subscribed\n"
+        "a,,,,1\nb,,,,0\nc,,,, True \nd,,,,false\ne,,,,YES\nf,,,,no\ng,,,,\nh,,,,2\ni,,,\n"
+    )
+    assert [(r[1], r[5]) for r in rows] == [
+        ("a", True), ("b", False), ("c", True), ("d", False), ("e", True), ("f", False), ("g", True)]
+    assert (problems, count) == ([
+        "line 9: subscribed '2' is not one of 1/0, true/false, yes/no (empty means 1)",
+        "line 10: has 4 columns; expected 5 (openid,nickname,tags,subscribed_at,subscribed)",
+    ], 2)
 
 
 def test_a_header_only_file_has_no_rows_and_progress_reaches_its_end():
@@ -53,9 +66,11 @@ def test_a_header_only_file_has_no_rows_and_progress_reaches_its_end():
     [
         (
             "open_id,name\no1,A\n",
-            "Line 1 of followers.csv must be the header openid,nickname,tags,subscribed_at; found 'open_id,name'.",
+            "Line 1 of followers.csv must be the header openid,nickname,tags,subscribed_at "
+            "(optionally followed by ,subscribed); found 'open_id,name'.",
         ),
-        ("", "followers.csv is empty: its first line must be the header openid,nickname,tags,subscribed_at."),
+        ("", "followers.csv is empty: its first line must be the header openid,nickname,tags,subscribed_at "
+             "(optionally followed by ,subscribed)."),
         (b"openid,nickn\xe4me,tags,subscribed_at\n", "Line 1 of followers.csv is not valid UTF-8; save the file as UTF-8."),
     ],
     ids=["wrong", "empty", "not-utf8"],

@@ -128,3 +128,37 @@ def test_the_sent_counter_moves_on_the_list_without_reload(live_server, celery_w
         page.screenshot(path="/tmp/live-progress-list.png")
         expect(page.locator(f"[data-bc-id='{b.pk}'][data-bc-part='status']")).to_have_text("Sent", timeout=40_000)
         assert navigations == []
+
+
+@pytest.mark.django_db
+def test_a_change_page_loaded_before_the_send_follows_it_with_pause_and_status(client):
+    """Issue 13's workflow test: the reviewer who approved opens the change page, the send starts;
+    the page must show it and offer Pause without a reload (its action bar is drawn once)."""
+    client.force_login(make_user("rita", role="reviewer"))
+    acc = make_account()
+    make_followers(acc, 3)
+    b = make_approved(acc)
+    change = client.get(reverse("admin:broadcasts_broadcast_change", args=[b.pk])).content.decode()
+    assert f'data-bc-live="1" data-bc-id="{b.pk}" data-bc-part="progress" data-bc-mode="page"' in change
+    assert f'data-bc-live="1" data-bc-id="{b.pk}" data-bc-part="status" data-bc-mode="page"' in change
+    assert "Approved; waiting for the dispatcher" in change
+
+    services.dispatch_broadcast(b)
+    row = poll(client, b, mode="page").json()["rows"][str(b.pk)]
+    pause = reverse("admin:broadcasts_broadcast_transition", args=[b.pk, "pause"])
+    assert row["status"] == "sending" and "Sending" in row["status_html"]
+    assert f'href="{pause}' in row["progress_html"] and 'data-bc-control="pause"' in row["progress_html"]
+    # The action bar is redrawn too: what approval allowed (Reject, Reschedule) is gone once it sends.
+    reject = reverse("admin:broadcasts_broadcast_transition", args=[b.pk, "reject"])
+    cancel = reverse("admin:broadcasts_broadcast_transition", args=[b.pk, "cancel"])
+    assert reject in change and reject not in row["actions_html"] and cancel in row["actions_html"]
+    # Loaded while sending: one Pause, in the live cell, not a second (stale after a pause) in the action bar;
+    # the bar alone, not the stored counters (drawn once, they contradicted it as it moved).
+    change = client.get(reverse("admin:broadcasts_broadcast_change", args=[b.pk])).content.decode()
+    assert change.count('data-bc-control="pause"') == 1 and change.count(pause) == 1
+    assert "field-progress" in change and "field-sent_count" not in change and "field-batches" not in change
+    services.pause_broadcast(b, by=None)
+    Broadcast.objects.filter(pk=b.pk).update(status=Broadcast.Status.SENT)  # as the last batch leaves it
+    row = poll(client, b, mode="page").json()["rows"][str(b.pk)]
+    assert row["live"] is False and cancel not in row["actions_html"]
+    assert "field-sent_count" in client.get(reverse("admin:broadcasts_broadcast_change", args=[b.pk])).content.decode()

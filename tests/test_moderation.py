@@ -309,7 +309,7 @@ def test_a_pattern_the_engine_refuses_or_that_matches_empty_text_is_a_form_error
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("pattern", "match"),
-    [(r"(a+)+$", "regex"), (r"^(\w+\s?)+$", "regex"), ("加微信", "keyword"), ("ｂｉｔ。ｌｙ", "domain"),
+    [(r"(a+)+$", "regex"), (r"^(\w+\s?)+$", "regex"), ("加微信", "keyword"), ("ｅｖｉｌ。ｅｘａｍｐｌｅ", "domain"),
      (r"casino\b", "regex"), ("casino|poker", "keyword")],
 )
 def test_a_pattern_the_engine_runs_saves_from_the_admin(client, pattern, match):
@@ -319,7 +319,8 @@ def test_a_pattern_the_engine_runs_saves_from_the_admin(client, pattern, match):
         {"pattern": pattern, "match": match, "action": "flag", "points": "0", "active": "on", "note": ""},
     )
     assert response.status_code == 302
-    assert ContentRule.objects.filter(pattern=pattern, match=match).exists()
+    stored = {"ｅｖｉｌ。ｅｘａｍｐｌｅ": "evil.example"}.get(pattern, pattern)  # a domain is stored as the host a browser opens
+    assert ContentRule.objects.filter(pattern=stored, match=match).exists()
 
 
 @pytest.mark.django_db

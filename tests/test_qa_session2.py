@@ -12,15 +12,15 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize("value", ["99999999999999999999999", "²", "-3", "abc"])
-def test_a_recipient_that_is_not_a_follower_id_is_a_form_error(admin_client, value):
+def test_a_recipient_that_is_not_a_followers_openid_is_a_form_error(admin_client, value):
     account = make_account()
-    make_followers(account, 2)
+    fan = make_followers(account, 2)[0]
     response = admin_client.post(reverse("admin:broadcasts_broadcast_add"), {
         "account": account.pk, "title": "List", "message_type": "text", "body": "Hi", "channel": "api",
-        "audience": "followers", "recipients": value,
+        "audience": "followers", "recipients": f"{fan.openid}\n{value}",
     })
     assert response.status_code == 200
-    assert "is not a follower id" in response.content.decode()
+    assert f"“{value}” (line 2)" in response.content.decode()
     assert not Broadcast.objects.exists()
 
 

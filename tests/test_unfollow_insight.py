@@ -54,6 +54,9 @@ def history():
     unfollow(f[5], at=t + 80 * H)
     unfollow(f[6], at=t + 31 * H)
     follow(f[6], at=t + 32 * H)
+    # "Now" for the job is after these were recorded: an unfollow recorded after a final measure was
+    # taken would make the job count it again (test_a_late_unfollow_reopens_a_final_measure_once).
+    now = timezone.now()
     return account, (b1, b2, b3), now
 
 
@@ -184,3 +187,30 @@ def test_unfollow_report_since_and_table(history, capsys):
 def test_the_beat_row_runs_the_measurement_on_the_control_queue():
     task = PeriodicTask.objects.get(task=task_names.MEASURE_UNFOLLOWS)
     assert task.enabled and task.queue == "control" and task.interval.every == 600
+
+
+def test_a_late_unfollow_reopens_a_final_measure_once():
+    """B sent 5 days ago to f1 f2 f3; f1 unfollowed 2 h after, so the final measure says 1 of 3. Then the
+    platform (or an import) reports that f2 unfollowed 10 h after B: the next run recounts B (2 of 3,
+    both within 24 h); the run after that leaves it alone, and so does an unfollow outside B's 72 h."""
+    sent_at = timezone.now() - timedelta(days=5)
+    account = make_account(name="Late Reports")
+    make_followers(account, 3)
+    Follower.objects.filter(account=account).update(subscribed_at=sent_at - timedelta(days=30))
+    f1, f2, f3 = Follower.objects.filter(account=account).order_by("id")
+    b = make_sent(account, at=sent_at, followers=[f1, f2, f3], title="B")
+    account_services.unfollow(f1, at=sent_at + 2 * H)
+    services.measure_unfollows()
+    first = UnfollowMeasure.objects.get(broadcast=b)
+    assert (first.unfollows_24h, first.unfollows_72h, first.is_final) == (1, 1, True)
+
+    account_services.unfollow(f2, at=sent_at + 10 * H)  # recorded now, dated inside B's 72 h
+    services.measure_unfollows()
+    again = UnfollowMeasure.objects.get(broadcast=b)
+    assert (again.unfollows_24h, again.unfollows_72h, again.rate_72h, again.is_final) == (
+        2, 2, Decimal("0.666667"), True)
+    assert again.measured_at > first.measured_at
+
+    account_services.unfollow(f3, at=sent_at + 100 * H)  # after B's 72 h: nothing of B's changes
+    services.measure_unfollows()
+    assert UnfollowMeasure.objects.get(broadcast=b).measured_at == again.measured_at

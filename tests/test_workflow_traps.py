@@ -145,6 +145,22 @@ def test_a_full_window_is_a_warning_not_a_refusal(people, news):
     assert services.submit_broadcast(draft, by=people["op"]).status == Broadcast.Status.PENDING_REVIEW
 
 
+def test_a_send_time_that_passed_during_review_is_a_warning_and_approval_sends_now(people, service):
+    """The review page said 'refused' while Approve (empty send time) sent it at once: it is a warning."""
+    pending = make_pending(service, by=people["op"], scheduled_at=timezone.now() + timedelta(hours=1))
+    Broadcast.objects.filter(pk=pending.pk).update(scheduled_at=timezone.now() - timedelta(hours=2))
+    pending.refresh_from_db()
+
+    report = services.eligibility_report(pending)
+
+    assert report.refusals == ()
+    assert [w.code for w in report.warnings] == ["send_time_past"]
+    assert "approving sends it at once" in report.warnings[0].message
+    approved = services.approve_broadcast(pending, by=people["rev"])
+    assert approved.status == Broadcast.Status.APPROVED
+    assert abs((approved.scheduled_at - timezone.now()).total_seconds()) < 60
+
+
 # ---------------------------------------------------------------- 3. withdraw, duplicate, the reviewer's reason
 
 

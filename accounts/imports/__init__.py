@@ -1,14 +1,22 @@
 """Import followers from a CSV file: a streaming parse and a set-based write.
 
-The file is UTF-8 with the header ``openid,nickname,tags,subscribed_at``; ``tags``
-are separated by ``|``; ``subscribed_at`` is ISO-8601 (a date, or a time with or
-without an offset; a time without one is in ``settings.PLATFORM_TIME_ZONE``; empty
-means now). Rows are upserted by openid:
+The file is UTF-8 with the header ``openid,nickname,tags,subscribed_at``, optionally
+followed by ``,subscribed``; ``tags`` are separated by ``|``; ``subscribed_at`` is ISO-8601
+(a date, or a time with or without an offset; a time without one is in
+``settings.PLATFORM_TIME_ZONE``; empty means now); ``subscribed`` is 1/0, true/false or
+yes/no, case-insensitive (empty, or no such column: 1). Rows are upserted by openid:
 
-* a new openid becomes a subscribed follower;
-* a known openid gets the file's nickname and subscribed_at (an empty subscribed_at
-  keeps the time already known); a follower who had unsubscribed is subscribed again,
-  because the file says the person follows the account;
+* a row is a follow (``subscribed`` 1) or an unfollow (0) at its time: ``subscribed_at`` is
+  when the follow began, or when the unfollow happened. The following state changes by the
+  rule of the platform's events (accounts.services.apply_follower_events): only when the
+  row differs from the follower's state and is newer than that state's start; each change
+  is kept in the follower's history (FollowerEvent), as the new followers' follows are
+  (details: writing.py, "Following state");
+* a new openid that follows becomes a follower; one that does not is not imported
+  (counted unchanged: the console has no such follower, as the file says);
+* a known openid gets the file's nickname; a follower who follows and stays following takes
+  the file's subscribed_at (an empty one keeps the time already known); a 1 row follows
+  again a follower who had unfollowed, a 0 row unfollows one who followed;
 * tags are created when missing and *added* to the follower; an import never removes a
   tag (ops may have tagged followers in the console);
 * an openid that appears twice in one file is a bad row (the later line), since either
@@ -35,7 +43,16 @@ Modules: ``parsing`` (the row parser and the bad-row bookkeeping, pure Python),
 from ..exceptions import AccountNotFound, ImportHeaderInvalid, ImportRowsInvalid
 from ..selectors import get_account_by_app_id
 from .jobs import import_progress, run_follower_import, start_follower_import
-from .parsing import HEADER, MAX_REPORTED_PROBLEMS, TAG_SEPARATOR, Limits, RowProblem, parse_rows, printable
+from .parsing import (
+    HEADER,
+    MAX_REPORTED_PROBLEMS,
+    SUBSCRIBED,
+    TAG_SEPARATOR,
+    Limits,
+    RowProblem,
+    parse_rows,
+    printable,
+)
 from .postgres import can_skip_row_triggers
 from .service import FIELD_LIMITS, ImportResult, import_followers
 
@@ -50,6 +67,7 @@ __all__ = [
     "ImportRowsInvalid",
     "Limits",
     "RowProblem",
+    "SUBSCRIBED",
     "can_skip_row_triggers",
     "get_account_by_app_id",
     "import_followers",

@@ -27,6 +27,12 @@ from operator_console.text import SURELY_CLEAN_LINE, Kind, find_problem, printab
 from ..exceptions import ImportHeaderInvalid
 
 HEADER = ("openid", "nickname", "tags", "subscribed_at")
+# The optional fifth column: does the person follow (the default) or not. A file either has it
+# in every row (its header says so) or in none.
+SUBSCRIBED = "subscribed"
+HEADER_WITH_SUBSCRIBED = (*HEADER, SUBSCRIBED)
+# Its values, case-insensitive and stripped; empty means following.
+SUBSCRIBED_VALUES = {"": True, "1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 TAG_SEPARATOR = "|"
 # Enough to find the pattern of a broken export; the rest are only counted.
 MAX_REPORTED_PROBLEMS = 20
@@ -98,30 +104,32 @@ codecs.register_error("accounts.imports", _note_bad_bytes)
 
 def _bad_encoding(row: list[str]) -> str | None:
     """The problem with a row holding bytes that were not UTF-8, or None."""
-    for column, text in zip(HEADER, row, strict=False):
+    for column, text in zip(HEADER_WITH_SUBSCRIBED, row, strict=False):
         try:
             text.encode("utf-8")
         except UnicodeEncodeError as exc:
             byte = ord(exc.object[exc.start]) - 0xDC00
             return f"{column} is not valid UTF-8 (byte 0x{byte:02x}); save the file as UTF-8"
-    if len(row) > len(HEADER):
-        return _bad_encoding(row[len(HEADER) :])
+    if len(row) > len(HEADER_WITH_SUBSCRIBED):
+        return _bad_encoding(row[len(HEADER_WITH_SUBSCRIBED) :])
     return None
 
 
-def _check_header(row: list[str] | None, name: str) -> None:
-    expected = ",".join(HEADER)
+def _check_header(row: list[str] | None, name: str) -> tuple[str, ...]:
+    """The file's columns: HEADER, or HEADER_WITH_SUBSCRIBED. Raises import_header_invalid."""
+    expected = _("%(header)s (optionally followed by ,%(column)s)") % {"header": ",".join(HEADER), "column": SUBSCRIBED}
     if row is None:
         raise ImportHeaderInvalid(
             _("%(name)s is empty: its first line must be the header %(header)s.") % {"name": name, "header": expected}
         )
     found = tuple(cell.strip().lower() for cell in row)
-    if found != HEADER:
+    if found not in (HEADER, HEADER_WITH_SUBSCRIBED):
         shown = printable(",".join(row))[:200]
         raise ImportHeaderInvalid(
             _("Line 1 of %(name)s must be the header %(header)s; found '%(found)s'.")
             % {"name": name, "header": expected, "found": shown}
         )
+    return found
 
 
 def parse_rows(
@@ -131,8 +139,8 @@ def parse_rows(
     limits: Limits,
     name: str = "the file",
     progress: Callable[[int], None] | None = None,
-) -> Iterator[tuple[int, str, str, str, datetime | None]]:
-    """Yield valid rows as (line, openid, nickname, tags, subscribed_at); record bad ones.
+) -> Iterator[tuple[int, str, str, str, datetime | None, bool]]:
+    """Yield valid rows as (line, openid, nickname, tags, time, subscribed); record bad ones.
 
     One line is one row: a quoted field may hold a comma, never a line break, so a quote
     left open is a problem naming the lines it swallowed, each of them a bad row. Every
@@ -142,7 +150,9 @@ def parse_rows(
     identifiers, nicknames and tag names single lines.
 
     `tags` comes back normalised: stripped, without empties or repeats, joined by '|'.
-    `subscribed_at` is None when the file leaves it empty, and *naive* when the file
+    `subscribed` is the optional fifth column (SUBSCRIBED_VALUES; True when the file has no such
+    column). The time is the `subscribed_at` column: when the row follows, the time it began; when
+    it does not (`subscribed` false), the time of the unfollow. It is None when the file leaves it empty, and *naive* when the file
     gives no offset: a wall-clock time in settings.PLATFORM_TIME_ZONE, which the writer
     attaches (PostgreSQL does it while copying; attaching it here costs a microsecond a row).
     `limits` are the longest openid, nickname and tag allowed.
@@ -172,7 +182,11 @@ def parse_rows(
             ) from None
         if header is not None and _bad_bytes_seen != clean and _bad_encoding(header):
             raise ImportHeaderInvalid(_("Line 1 of %(name)s is not valid UTF-8; save the file as UTF-8.") % {"name": name})
-        _check_header(header, name)
+        columns = _check_header(header, name)
+        width = len(columns)
+        expected_columns = f"expected {width} ({','.join(columns)})"
+        has_subscribed = width == len(HEADER_WITH_SUBSCRIBED)
+        subscribed_values = SUBSCRIBED_VALUES
 
         add = problems.add
         fromisoformat = datetime.fromisoformat
@@ -207,10 +221,18 @@ def parse_rows(
                 if problem:
                     add(line, problem)
                     continue
-            if len(row) != 4:
-                add(line, f"has {len(row)} columns; expected 4 ({','.join(HEADER)})")
+            if len(row) != width:
+                add(line, f"has {len(row)} columns; {expected_columns}")
                 continue
-            openid, nickname, tags, subscribed_at = row
+            if has_subscribed:
+                openid, nickname, tags, subscribed_at, flag = row
+                subscribed = subscribed_values.get(flag.strip().lower())
+                if subscribed is None:
+                    add(line, f"subscribed '{printable(flag)[:40]}' is not one of 1/0, true/false, yes/no (empty means 1)")
+                    continue
+            else:
+                openid, nickname, tags, subscribed_at = row
+                subscribed = True
             # Each check has a C-speed fast path; operator_console.text words a problem when there is one.
             if not (openid.isascii() and openid.isprintable()) or " " in openid:
                 openid = openid.strip()  # spaces around it are forgiven
@@ -260,7 +282,7 @@ def parse_rows(
                     continue
             else:
                 moment = None
-            yield line, openid, nickname, tags, moment
+            yield line, openid, nickname, tags, moment, subscribed
         if position is not None:
             progress(position())
     finally:

@@ -15,12 +15,85 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from ..models import OfficialAccount
+from ..models import Follower, FollowerEvent, OfficialAccount
 from .parsing import RowProblem
 from .writing import StartOver, Writer, repeat_problems
 
 # The direct path's (openid, tags) pairs stay in memory up to this size, then go to disk.
 SPOOL_IN_MEMORY = 16 * 1024 * 1024
+
+FOLLOWER = Follower._meta.db_table
+EVENT = FollowerEvent._meta.db_table
+KINDS = {"subscribe": FollowerEvent.Kind.SUBSCRIBE.value, "unsubscribe": FollowerEvent.Kind.UNSUBSCRIBE.value}
+
+# Direct path: every follower of the (fresh) account was copied in by this import, following
+# from its subscribed_at: one follow each in the history. A follower the platform's events made
+# meanwhile already has its own history: left out by an anti-join on the account's few events,
+# cheaper than ON CONFLICT's speculative insertion of every row.
+DIRECT_FOLLOWS = f"""
+INSERT INTO {EVENT} (account_id, follower_id, kind, at, recorded_at)
+SELECT f.account_id, f.id, %(subscribe)s, f.subscribed_at, %(now)s FROM {FOLLOWER} f
+WHERE f.account_id = %(account)s
+  AND NOT EXISTS (SELECT 1 FROM {EVENT} e WHERE e.account_id = %(account)s AND e.follower_id = f.id)
+"""
+
+# Staged path, one statement (the rule: accounts.imports.writing, "Following state"):
+#   old      the staged rows of known followers, with the state the file would give them
+#   updated  known followers whose nickname, state or times change; the WHERE also checks that
+#            the row is still as read (a concurrent platform event wins: the row is left alone)
+#   created  new followers, from rows that follow
+#   kept     the follows of new followers and the flips of known ones, into the history
+# %(now)s is the moment of the write (the clock's, not the transaction's start, which may be older
+# than a change another transaction made meanwhile): what an empty time means.
+STAGED_WRITE = f"""
+WITH old AS (
+    SELECT f.id, f.nickname, f.subscribed, f.subscribed_at, f.unsubscribed_at, s.nickname AS new_nickname,
+           s.subscribed AS follows, coalesce(s.subscribed_at, %(now)s) AS at, s.subscribed_at IS NULL AS untimed,
+           s.subscribed <> f.subscribed AND coalesce(s.subscribed_at, %(now)s) >
+               CASE WHEN f.subscribed THEN f.subscribed_at ELSE coalesce(f.unsubscribed_at, f.subscribed_at) END
+               AS flips
+    FROM follower_import s JOIN {FOLLOWER} f ON f.account_id = %(account)s AND f.openid = s.openid
+),
+new AS (
+    SELECT o.*,
+           CASE WHEN flips THEN follows ELSE subscribed END AS new_subscribed,
+           CASE WHEN flips AND follows THEN at
+                WHEN subscribed AND follows AND NOT untimed THEN at
+                ELSE subscribed_at END AS new_subscribed_at,
+           CASE WHEN flips AND NOT follows THEN at ELSE unsubscribed_at END AS new_unsubscribed_at
+    FROM old o
+),
+updated AS (
+    UPDATE {FOLLOWER} f
+    SET nickname = n.new_nickname, subscribed = n.new_subscribed, subscribed_at = n.new_subscribed_at,
+        unsubscribed_at = n.new_unsubscribed_at
+    FROM new n
+    WHERE f.id = n.id
+      AND (n.new_nickname, n.new_subscribed, n.new_subscribed_at, n.new_unsubscribed_at)
+          IS DISTINCT FROM (n.nickname, n.subscribed, n.subscribed_at, n.unsubscribed_at)
+      AND (f.subscribed, f.subscribed_at, f.unsubscribed_at)
+          IS NOT DISTINCT FROM (n.subscribed, n.subscribed_at, n.unsubscribed_at)
+    RETURNING f.id, n.flips, n.follows, n.at
+),
+created AS (
+    INSERT INTO {FOLLOWER} (account_id, openid, nickname, subscribed, subscribed_at, unsubscribed_at)
+    SELECT %(account)s, s.openid, s.nickname, true, coalesce(s.subscribed_at, %(now)s), NULL
+    FROM follower_import s
+    WHERE s.subscribed
+      AND NOT EXISTS (SELECT 1 FROM {FOLLOWER} f WHERE f.account_id = %(account)s AND f.openid = s.openid)
+    ON CONFLICT (account_id, openid) DO NOTHING
+    RETURNING id, subscribed_at
+),
+kept AS (
+    INSERT INTO {EVENT} (account_id, follower_id, kind, at, recorded_at)
+    SELECT %(account)s, id, %(subscribe)s, subscribed_at, %(now)s FROM created
+    UNION ALL
+    SELECT %(account)s, id, CASE WHEN follows THEN %(subscribe)s ELSE %(unsubscribe)s END, at, %(now)s
+    FROM updated WHERE flips
+    ON CONFLICT (follower_id, at, kind) DO NOTHING
+)
+SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM updated)
+"""
 
 
 def can_skip_row_triggers(cursor) -> bool:
@@ -47,9 +120,14 @@ class PostgresWriter(Writer):
     repeated openid breaks the unique index: the copy is rolled back to a savepoint and
     the file read again on the staged path, which names the repeated lines.
 
-    *Staged* (otherwise): COPY into a temporary table, a search for repeated openids, an
-    upsert (INSERT … ON CONFLICT (account_id, openid) DO UPDATE … WHERE something
-    changed), new tags, and the tag links joined back by openid (ON CONFLICT DO NOTHING).
+    Rows that do not follow (`subscribed` 0) are left out: a fresh account knows nobody
+    to unfollow. After the copy, one INSERT … SELECT writes each new follower's follow
+    into the history (FollowerEvent).
+
+    *Staged* (otherwise): COPY into a temporary table, a search for repeated openids, new
+    tags, then one statement (STAGED_WRITE) that updates the known followers that change,
+    inserts the new ones and writes each change of following state into the history, and
+    the tag links joined back by openid (ON CONFLICT DO NOTHING).
 
     Row triggers: every inserted follower and tag link normally fires PostgreSQL's
     foreign-key check triggers, three queries for a follower with a tag, which cost more
@@ -115,12 +193,16 @@ class PostgresWriter(Writer):
             "COPY accounts_follower (account_id, openid, nickname, subscribed, subscribed_at) FROM STDIN"
         ) as copy:
             write = copy.write_row
-            for _line, openid, nickname, tags, moment in rows:
+            copied = 0
+            for _line, openid, nickname, tags, moment, subscribed in rows:
+                count += 1
+                if not subscribed:
+                    continue  # not a follower, and never one as far as the console knows: unchanged
                 write((account_id, openid, nickname, True, moment or now))
                 if tags:
                     tagged((openid, tags))
-                count += 1
-        self.copied = count
+                copied += 1
+        self.copied = copied
         return count
 
     def _copy_staged(self, rows) -> int:
@@ -128,10 +210,10 @@ class PostgresWriter(Writer):
         cur.execute("DROP TABLE IF EXISTS pg_temp.follower_import")
         cur.execute(
             "CREATE TEMP TABLE follower_import (line integer NOT NULL, openid text NOT NULL, nickname text NOT NULL,"
-            " tags text NOT NULL, subscribed_at timestamptz) ON COMMIT DROP"
+            " tags text NOT NULL, subscribed_at timestamptz, subscribed boolean NOT NULL) ON COMMIT DROP"
         )
         count = 0
-        with cur.copy("COPY follower_import (line, openid, nickname, tags, subscribed_at) FROM STDIN") as copy:
+        with cur.copy("COPY follower_import (line, openid, nickname, tags, subscribed_at, subscribed) FROM STDIN") as copy:
             write = copy.write_row
             for row in rows:
                 write(row)
@@ -179,9 +261,16 @@ class PostgresWriter(Writer):
         if self.direct:
             self._copy_tag_pairs()
         cur.execute("DROP TABLE IF EXISTS pg_temp.follower_import_tag")
+        # The direct path spooled only the rows it copied; the staged one leaves out a row that
+        # neither follows nor names a known follower (it writes nothing).
+        written = "" if self.direct else (
+            " AND (s.subscribed OR EXISTS (SELECT 1 FROM accounts_follower f"
+            " WHERE f.account_id = %(account)s AND f.openid = s.openid))"
+        )
         cur.execute(
             "CREATE TEMP TABLE follower_import_tag ON COMMIT DROP AS SELECT DISTINCT t.name"
-            " FROM follower_import s, unnest(string_to_array(s.tags, '|')) AS t(name) WHERE s.tags <> ''"
+            " FROM follower_import s, unnest(string_to_array(s.tags, '|')) AS t(name) WHERE s.tags <> ''" + written,
+            {"account": account_id},
         )
         cur.execute(
             "INSERT INTO accounts_tag (account_id, name) SELECT %s, name FROM follower_import_tag"
@@ -211,33 +300,12 @@ class PostgresWriter(Writer):
 
     def _write_followers(self, phase: Callable[[str], None]) -> tuple[int, int]:
         if self.direct:
-            return self.copied, 0  # copied in while the file was read
+            # Copied in while the file was read; their follows go into the history in one statement.
+            phase("Writing follower history")
+            self.cursor.execute(DIRECT_FOLLOWS, {"account": self.account_id, "now": timezone.now(), **KINDS})
+            return self.copied, 0
         phase("Writing followers")
-        # `now()` is the transaction's start, the same value in both places: an empty
-        # subscribed_at gives a new follower now() and keeps a subscribed one's time.
-        # Rows the file does not change are left alone (no dead tuples, no index
-        # churn; ON CONFLICT still locks them). xmax = 0 marks an inserted row.
-        self.cursor.execute(
-            """
-            WITH up AS (
-                INSERT INTO accounts_follower AS f
-                    (account_id, openid, nickname, subscribed, subscribed_at, unsubscribed_at)
-                SELECT %(account)s, openid, nickname, true, coalesce(subscribed_at, now()), NULL
-                FROM follower_import
-                ON CONFLICT (account_id, openid) DO UPDATE SET
-                    nickname = EXCLUDED.nickname,
-                    subscribed_at = CASE WHEN f.subscribed AND EXCLUDED.subscribed_at = now()
-                                         THEN f.subscribed_at ELSE EXCLUDED.subscribed_at END,
-                    subscribed = true,
-                    unsubscribed_at = NULL
-                WHERE NOT f.subscribed OR f.nickname <> EXCLUDED.nickname
-                   OR (EXCLUDED.subscribed_at <> now() AND EXCLUDED.subscribed_at <> f.subscribed_at)
-                RETURNING xmax = 0 AS inserted
-            )
-            SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
-            """,
-            {"account": self.account_id},
-        )
+        self.cursor.execute(STAGED_WRITE, {"account": self.account_id, "now": timezone.now(), **KINDS})
         return self.cursor.fetchone()
 
     def _link_tags(self) -> None:

@@ -12,12 +12,32 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from ..models import OfficialAccount
+from ..models import FollowerEvent, OfficialAccount
 from .parsing import TAG_SEPARATOR, RowProblem
 from .writing import Writer, repeat_problems
 
 # Staging: rows per executemany (bounded memory, few round trips).
 SQLITE_CHUNK = 2_000
+
+# The staged rows of known followers, with what the file would make of them (as STAGED_WRITE's
+# `old` and `new` in postgres.py); times are compared as Django stores them (UTC text).
+_CHANGES = """
+CREATE TEMP TABLE follower_import_change AS
+SELECT id, follows, at, flips, nickname, subscribed, subscribed_at, unsubscribed_at, new_nickname,
+       CASE WHEN flips THEN follows ELSE subscribed END AS new_subscribed,
+       CASE WHEN flips AND follows THEN at
+            WHEN subscribed AND follows AND NOT untimed THEN at
+            ELSE subscribed_at END AS new_subscribed_at,
+       CASE WHEN flips AND NOT follows THEN at ELSE unsubscribed_at END AS new_unsubscribed_at
+FROM (
+    SELECT f.id, f.nickname, f.subscribed, f.subscribed_at, f.unsubscribed_at, s.nickname AS new_nickname,
+           s.subscribed AS follows, coalesce(s.subscribed_at, %(now)s) AS at, s.subscribed_at IS NULL AS untimed,
+           s.subscribed <> f.subscribed AND coalesce(s.subscribed_at, %(now)s) >
+               CASE WHEN f.subscribed THEN f.subscribed_at ELSE coalesce(f.unsubscribed_at, f.subscribed_at) END
+               AS flips
+    FROM follower_import s JOIN accounts_follower f ON f.account_id = %(account)s AND f.openid = s.openid
+)
+"""
 
 
 class SqliteWriter(Writer):
@@ -33,16 +53,17 @@ class SqliteWriter(Writer):
         cur.execute("DROP TABLE IF EXISTS temp.follower_import")
         cur.execute("DROP TABLE IF EXISTS temp.follower_import_tag")
         cur.execute(
-            "CREATE TEMP TABLE follower_import (line integer PRIMARY KEY, openid text, nickname text, subscribed_at text)"
+            "CREATE TEMP TABLE follower_import (line integer PRIMARY KEY, openid text, nickname text, subscribed_at text,"
+            " subscribed integer)"
         )
         cur.execute("CREATE TEMP TABLE follower_import_tag (line integer, name text)")
         count = 0
         chunk, tag_chunk = [], []
         adapt, zone = self.adapt, self.zone
-        for line, openid, nickname, tags, moment in rows:
+        for line, openid, nickname, tags, moment, subscribed in rows:
             if moment is not None:
                 moment = adapt(moment if moment.tzinfo is not None else moment.replace(tzinfo=zone))
-            chunk.append((line, openid, nickname, moment))
+            chunk.append((line, openid, nickname, moment, subscribed))
             if tags:
                 tag_chunk.extend((line, name) for name in tags.split(TAG_SEPARATOR))
             if len(chunk) >= SQLITE_CHUNK:
@@ -54,7 +75,7 @@ class SqliteWriter(Writer):
 
     def _flush(self, chunk, tag_chunk) -> int:
         if chunk:
-            self.cursor.executemany("INSERT INTO follower_import VALUES (%s, %s, %s, %s)", chunk)
+            self.cursor.executemany("INSERT INTO follower_import VALUES (%s, %s, %s, %s, %s)", chunk)
         if tag_chunk:
             self.cursor.executemany("INSERT INTO follower_import_tag VALUES (%s, %s)", tag_chunk)
         return len(chunk)
@@ -87,6 +108,12 @@ class SqliteWriter(Writer):
 
     def _create_tags(self) -> int:
         cur, account_id = self.cursor, self.account_id
+        # A row that neither follows nor names a known follower writes nothing, not even its tags.
+        cur.execute(
+            "DELETE FROM follower_import_tag WHERE line IN (SELECT line FROM follower_import s WHERE NOT s.subscribed"
+            " AND NOT EXISTS (SELECT 1 FROM accounts_follower f WHERE f.account_id = %s AND f.openid = s.openid))",
+            [account_id],
+        )
         cur.execute(
             "SELECT count(DISTINCT t.name) FROM follower_import_tag t WHERE NOT EXISTS"
             " (SELECT 1 FROM accounts_tag g WHERE g.account_id = %s AND g.name = t.name)",
@@ -101,32 +128,50 @@ class SqliteWriter(Writer):
         return created
 
     def _write_followers(self, phase: Callable[[str], None]) -> tuple[int, int]:
-        cur, account_id = self.cursor, self.account_id
+        """PostgresWriter's STAGED_WRITE in a few statements (the rule: writing.py, "Following state")."""
+        cur, params = self.cursor, {"account": self.account_id, "now": self.adapt(timezone.now()),
+                                    "subscribe": FollowerEvent.Kind.SUBSCRIBE.value,
+                                    "unsubscribe": FollowerEvent.Kind.UNSUBSCRIBE.value}
         phase("Writing followers")
-        cur.execute("SELECT count(*) FROM follower_import")
-        staged = cur.fetchone()[0]
+        cur.execute("DROP TABLE IF EXISTS temp.follower_import_change")
+        cur.execute(_CHANGES, params)
         cur.execute(
-            "SELECT count(*) FROM follower_import s JOIN accounts_follower f ON f.account_id = %s AND f.openid = s.openid",
-            [account_id],
+            "DELETE FROM follower_import_change WHERE (new_nickname, new_subscribed, new_subscribed_at, new_unsubscribed_at)"
+            " IS (nickname, subscribed, subscribed_at, unsubscribed_at)"
         )
-        created = staged - cur.fetchone()[0]
-        now = self.adapt(timezone.now())
+        cur.execute(
+            """
+            UPDATE accounts_follower SET nickname = c.new_nickname, subscribed = c.new_subscribed,
+                subscribed_at = c.new_subscribed_at, unsubscribed_at = c.new_unsubscribed_at
+            FROM follower_import_change c WHERE accounts_follower.id = c.id
+            """
+        )
+        updated = cur.rowcount
+        cur.execute(
+            "INSERT INTO accounts_followerevent (account_id, follower_id, kind, at, recorded_at)"
+            " SELECT %(account)s, id, CASE WHEN follows THEN %(subscribe)s ELSE %(unsubscribe)s END, at, %(now)s"
+            " FROM follower_import_change WHERE flips ON CONFLICT (follower_id, at, kind) DO NOTHING",
+            params,
+        )
+        cur.execute("SELECT coalesce(max(id), 0) FROM accounts_follower")
+        params["last_id"] = cur.fetchone()[0]
         cur.execute(
             """
             INSERT INTO accounts_follower (account_id, openid, nickname, subscribed, subscribed_at, unsubscribed_at)
-            SELECT %s, openid, nickname, 1, coalesce(subscribed_at, %s), NULL FROM follower_import WHERE true
-            ON CONFLICT (account_id, openid) DO UPDATE SET
-                nickname = excluded.nickname,
-                subscribed_at = CASE WHEN accounts_follower.subscribed AND excluded.subscribed_at = %s
-                                     THEN accounts_follower.subscribed_at ELSE excluded.subscribed_at END,
-                subscribed = 1,
-                unsubscribed_at = NULL
-            WHERE NOT accounts_follower.subscribed OR accounts_follower.nickname <> excluded.nickname
-               OR (excluded.subscribed_at <> %s AND excluded.subscribed_at <> accounts_follower.subscribed_at)
+            SELECT %(account)s, openid, nickname, 1, coalesce(subscribed_at, %(now)s), NULL FROM follower_import s
+            WHERE s.subscribed
+              AND NOT EXISTS (SELECT 1 FROM accounts_follower f WHERE f.account_id = %(account)s AND f.openid = s.openid)
             """,
-            [account_id, now, now, now],
+            params,
         )
-        return created, cur.rowcount - created  # SQLite counts inserted and really updated rows
+        created = cur.rowcount
+        cur.execute(
+            "INSERT INTO accounts_followerevent (account_id, follower_id, kind, at, recorded_at)"
+            " SELECT account_id, id, %(subscribe)s, subscribed_at, %(now)s FROM accounts_follower"
+            " WHERE account_id = %(account)s AND id > %(last_id)s ON CONFLICT (follower_id, at, kind) DO NOTHING",
+            params,
+        )
+        return created, updated
 
     def _link_tags(self) -> None:
         self.cursor.execute(
@@ -147,3 +192,4 @@ class SqliteWriter(Writer):
         # SQLite keeps temp tables for the connection's life
         self.cursor.execute("DROP TABLE temp.follower_import")
         self.cursor.execute("DROP TABLE temp.follower_import_tag")
+        self.cursor.execute("DROP TABLE IF EXISTS temp.follower_import_change")

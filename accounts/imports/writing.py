@@ -4,6 +4,18 @@ A writer works in the caller's transaction: `stage` takes the parsed rows in,
 `duplicates` names later lines that repeat an openid (`drop_duplicates` drops them),
 `write` creates tags, writes followers and links tags, and `finish` tidies up. The
 statements of each dialect are in postgres.py and sqlite.py.
+
+Following state — the rule of accounts.services.apply_follower_events (README, "Platform
+events intake") for a file, where a follower has at most one row (a repeat is a bad row):
+a row is an event at its time (empty: the import's moment), a follow when `subscribed` is
+1, an unfollow when 0. It changes the follower's state only when it differs from it *and*
+is newer than the moment that state began (`subscribed_at` when following,
+`unsubscribed_at` otherwise); such a change sets `subscribed` and `subscribed_at` (a
+follow) or `unsubscribed_at` (an unfollow) and is kept as a FollowerEvent. A new openid
+that follows is a new follower with its follow kept; a new openid that does not follow
+writes nothing (counted unchanged: the console already has no such follower). Beyond the
+rule, as before: a follower who follows and stays following takes the file's time (an
+empty one keeps the known time), and every named follower takes the file's nickname.
 """
 
 from __future__ import annotations

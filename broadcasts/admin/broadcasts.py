@@ -44,14 +44,14 @@ from .display import (
     status_badge,
 )
 from .filters import MineFilter
-from .live import EXPORT_COLUMNS, LiveProgressMixin
+from .live import EXPORT_COLUMNS, LiveProgressMixin, action_bar, is_live, live_broadcast_cell
+from .picker import AudiencePickerMixin, readonly_audience_fieldset
 from .transitions import (
     TRANSITIONS,
     TransitionsMixin,
     approve_selected,
     cancel_selected,
     duplicate_selected,
-    hidden_transition_notes,
     pause_selected,
     reject_selected,
     reschedule_selected,
@@ -63,7 +63,7 @@ from .transitions import (
 
 @admin.register(Broadcast)
 class BroadcastAdmin(
-    LiveProgressMixin, CsvExportMixin, ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, TransitionsMixin,
+    AudiencePickerMixin, LiveProgressMixin, CsvExportMixin, ServiceErrorsAsMessagesMixin, ConsoleDatesMixin, TransitionsMixin,
     admin.ModelAdmin,
 ):
     form = BroadcastForm
@@ -74,8 +74,7 @@ class BroadcastAdmin(
     list_select_related = ("account", "tag")
     search_fields = ("title", "=account__app_id", "^account__name")
     show_full_result_count = False
-    autocomplete_fields = ("account", "tag")  # the accounts admin searches both
-    raw_id_fields = ("recipients",)  # up to 10,000 followers: ids, not a select
+    autocomplete_fields = ("account",)  # the tag select offers the account's tags (picker.py)
     export_columns = EXPORT_COLUMNS  # live.py
     actions = [
         submit_selected, approve_selected, reject_selected, reschedule_selected,
@@ -85,11 +84,13 @@ class BroadcastAdmin(
         "status_display", "audience_size_display", "created_by", "created_at", "submitted_at", "reviewed_by",
         "reviewed_at", "review_note", "findings_display", "progress", "total_count", "sent_count", "filtered_count",
         "error_count", "batches", "started_at", "finished_at", "failure_reason", "job_finished_push",
+        "audience_size_live", "recipient_openids",
     )
     content_fieldsets = (
         (gettext_lazy("Content"), {"fields": ("account", "title", "message_type", "body", "url", "cover_url")}),
         (gettext_lazy("Audience and send time"),
-         {"fields": ("channel", "audience", "tag", "recipients", "scheduled_at")}),
+         {"fields": ("channel", "audience", "tag", "recipients", "recipients_file", "audience_size_live",
+                     "scheduled_at")}),
     )
     # The add page also carries the form's one-time token (hidden), so a second Save of it makes no second draft.
     add_fieldsets = (
@@ -110,7 +111,8 @@ class BroadcastAdmin(
     push_fieldset = (gettext_lazy("Job-finished event"), {"fields": ("job_finished_push",)})
 
     class Media:
-        js = ("console/audience_picker.js",)  # tag and recipients shown only for the audience that uses them
+        # Tag and openids shown only for the audience that uses them; the account's tags; the audience size.
+        js = ("console/audience_picker.js",)
 
     @admin.display(description=gettext_lazy("Audience size"))
     def audience_size_display(self, obj):
@@ -133,7 +135,7 @@ class BroadcastAdmin(
 
     @admin.display(description=gettext_lazy("Status"), ordering="status")
     def status_display(self, obj):
-        return status_badge(obj)
+        return live_broadcast_cell(obj, "status", status_badge(obj), mode="page")  # the list swaps in its own
 
     @admin.display(description=gettext_lazy("Send time"), ordering="scheduled_at")
     def send_time(self, obj):
@@ -145,7 +147,7 @@ class BroadcastAdmin(
 
     @admin.display(description=gettext_lazy("Progress"))
     def progress(self, obj):
-        return self.live_progress(obj)  # LiveProgressMixin: redrawn while it sends
+        return self.live_progress(obj)  # LiveProgressMixin: redrawn while it sends, Pause / Resume beside it
 
     @admin.display(description=gettext_lazy("Progress"))
     def progress_column(self, obj):
@@ -184,7 +186,13 @@ class BroadcastAdmin(
         if obj is None:
             return self.add_fieldsets
         sets = [*self.content_fieldsets, self.review_fieldset]
-        if obj.status in lifecycle.DELIVERY_STATUSES or obj.total_count:
+        if not self.has_change_permission(request, obj):
+            sets[1] = readonly_audience_fieldset(sets[1])  # the list's openids, no upload
+        if is_live(obj):
+            # Approved, sending, paused: the live bar alone (it shows the send start, the counters as they
+            # move); the stored counters and times, drawn once, would contradict it until a reload.
+            sets.append((self.delivery_fieldset[0], {"fields": ("progress",)}))
+        elif obj.status in lifecycle.DELIVERY_STATUSES or obj.total_count:
             sets.append(self.delivery_fieldset)
         if obj.channel == Broadcast.Channel.API:
             sets.append(self.push_fieldset)
@@ -336,14 +344,15 @@ class BroadcastAdmin(
         extra = dict(extra_context or {})
         if obj is not None and self.has_view_permission(request, obj):
             extra.update(
-                transitions=transition_buttons(request.user, obj),
+                # The action bar, redrawn by the poll while the broadcast is live (live.py).
+                **action_bar(request.user, obj, here=request.get_full_path()),
+                actions_live=is_live(obj),
+                progress_url=reverse("admin:broadcasts_broadcast_progress", current_app=self.admin_site.name),
                 history=selectors.broadcast_history(obj),
                 review_url=reverse("admin:broadcasts_broadcast_review", args=[obj.pk], current_app=self.admin_site.name),
                 deliveries_url=reverse("admin:broadcasts_delivery_changelist", current_app=self.admin_site.name)
                 + f"?broadcast_id={obj.pk}",
-                here=request.get_full_path(),
                 platform_zone=platform_zone_name(),
-                transition_notes=hidden_transition_notes(request.user, obj),
                 submit_with_form=self.has_change_permission(request, obj),
                 eligibility_warnings=eligibility_warnings(obj),
             )

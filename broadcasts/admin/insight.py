@@ -95,6 +95,7 @@ class UnfollowFlagAdmin(ReadOnlyAdmin):
             "title": _("Followers and broadcasts of %(account)s") % {"account": account.name},
             "account": account, "flag": flag, "days": CHART_DAYS, "chart_json": json.dumps(data),
             "labels_json": json.dumps({"gained": _("Followers gained"), "lost": _("Followers lost"),
+                                       "followers": _("Followers gained (+) and lost (−) per day"),
                                        "weekly": _("Broadcasts per week"), "broadcast": _("Broadcast"),
                                        "rate": _("72 h unfollow rate")}),
             "broadcasts": data["broadcasts"][::-1],

@@ -15,6 +15,7 @@ from urllib.parse import quote
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -28,7 +29,7 @@ from operator_console.platform_time import format_moment
 from .. import selectors
 from ..models import Broadcast
 from .display import progress_bar, status_badge
-from .transitions import TRANSITIONS
+from .transitions import TRANSITIONS, hidden_transition_notes, transition_buttons
 
 Status = Broadcast.Status
 # A list page shows at most this many broadcasts; more ids in one poll are ignored.
@@ -79,17 +80,33 @@ def live_broadcast_cell(b: Broadcast, part: str, inner, *, mode: str = "list"):
     return live_cell(b.pk, part, inner, url=reverse("admin:broadcasts_broadcast_progress"), mode=mode)
 
 
-def progress_payload(b: Broadcast, user, *, mode: str, here: str = "") -> dict:
-    """What one poll answers for one broadcast: the counters and the cells to draw."""
-    p = selectors.progress(b)
-    progress = progress_html(b, compact=mode == "list")
-    if mode == "list":
-        progress = format_html("{}{}", progress, controls_html(b, user, here=here))
+def action_bar(user, b: Broadcast, *, here: str) -> dict:
+    """The context of a change page's action bar (_actions.html): its buttons without Pause / Resume,
+    which sit in the live progress cell beside the bar."""
     return {
+        "original": b, "opts": Broadcast._meta, "here": here,
+        "transitions": [(t, form) for t, form in transition_buttons(user, b) if t.name not in CONTROLS],
+        "transition_notes": hidden_transition_notes(user, b),
+    }
+
+
+def progress_payload(b: Broadcast, request, *, mode: str, here: str = "") -> dict:
+    """What one poll answers for one broadcast: the counters and the cells to draw. On a change page
+    ("page") also its action bar: the status moves under it (dispatch, pause, the end of the send)."""
+    user = request.user
+    p = selectors.progress(b)
+    # Pause / Resume with the bar in both modes: a page's own buttons are drawn once, at load.
+    progress = format_html("{}{}", progress_html(b, compact=mode == "list"), controls_html(b, user, here=here))
+    data = {
         "status": b.status, "total": p["total"], "sent": p["sent"], "filtered": p["filtered"], "failed": p["failed"],
         "processed": p["processed"], "finished": p["finished"], "live": is_live(b),
         "progress_html": str(progress), "status_html": str(status_badge(b)),
     }
+    if mode == "page":
+        data["actions_html"] = render_to_string(
+            "admin/broadcasts/broadcast/_actions.html", action_bar(user, b, here=here or "/"), request=request
+        )
+    return data
 
 
 # The broadcast list's CSV export (operator_console.admin_exports), beside the columns it draws live.
@@ -124,7 +141,7 @@ class LiveProgressMixin:
         here = request.GET.get("next", "")
         here = here if here.startswith("/") and not here.startswith("//") else ""
         rows = Broadcast.objects.filter(pk__in=ids).select_related("account")
-        data = {str(b.pk): progress_payload(b, request.user, mode=mode, here=here) for b in rows}
+        data = {str(b.pk): progress_payload(b, request, mode=mode, here=here) for b in rows}
         return JsonResponse({"rows": data})  # admin_view adds never_cache
 
     def get_list_display(self, request):
@@ -144,7 +161,18 @@ class LiveProgressMixin:
         swap = {"status_display": status_live, "progress_column": progress_live}
         return [swap.get(c, c) if isinstance(c, str) else c for c in super().get_list_display(request)]
 
-    def live_progress(self, obj):
-        """The change page's progress field (its action bar above holds Pause / Resume)."""
-        return live_broadcast_cell(obj, "progress", progress_html(obj, compact=False), mode="page")
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            obj.console_viewer = request.user  # whose Pause / Resume live_progress draws
+        return obj
 
+    def live_progress(self, obj):
+        """The change page's progress field, with the Pause / Resume its viewer may use (the poll
+        redraws both as the status moves, so they are never the stale ones of the page's load)."""
+        inner = progress_html(obj, compact=False)
+        viewer = getattr(obj, "console_viewer", None)
+        if viewer is not None:
+            here = reverse("admin:broadcasts_broadcast_change", args=[obj.pk])
+            inner = format_html("{}{}", inner, controls_html(obj, viewer, here=here))
+        return live_broadcast_cell(obj, "progress", inner, mode="page")

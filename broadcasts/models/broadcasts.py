@@ -302,14 +302,48 @@ class ContentRule(models.Model):
         if not self.pattern:
             return  # the field's own validation says it is required
         try:
-            if self.match == self.Match.KEYWORD:
-                matching.keyword_needle(self.pattern)
-            elif self.match == self.Match.REGEX:
-                matching.compile_regex(self.pattern)
-            elif self.match == self.Match.DOMAIN:
-                matching.rule_domain(self.pattern)
+            key = self.matched_as()
         except matching.PatternError as exc:
             raise ValidationError({"pattern": exc.message}) from exc
+        if self.match == self.Match.DOMAIN:
+            self.pattern = key  # "https://evil.example/path" is stored as the host it matches, evil.example
+        if self.active:
+            self._refuse_duplicate(key)
+
+    def matched_as(self) -> str:
+        """What the rule matches, however it was typed: the keyword's needle, the domain's host, the
+        expression itself. Raises matching.PatternError for a pattern that cannot run."""
+        if self.match == self.Match.KEYWORD:
+            return matching.keyword_needle(self.pattern)
+        if self.match == self.Match.REGEX:
+            matching.compile_regex(self.pattern)
+        elif self.match == self.Match.DOMAIN:
+            return matching.rule_domain(self.pattern)
+        return self.pattern
+
+    def _refuse_duplicate(self, key: str) -> None:
+        """An active rule matching the same thing the same way with the same action is refused, naming it.
+
+        Rules are few (ops type them), so the candidates are compared in Python, as typed patterns
+        differ ("Free Money", "free  money") where what they match does not.
+        """
+        others = ContentRule.objects.filter(match=self.match, action=self.action, active=True).exclude(pk=self.pk)
+        for other in others.order_by("pk"):
+            try:
+                same = other.matched_as() == key
+            except matching.PatternError:
+                continue  # a stored rule that cannot run matches nothing
+            if same:
+                raise ValidationError(
+                    {
+                        "pattern": _(
+                            "An active rule already does this: #%(id)s %(rule)s. Edit that rule, or make this one "
+                            "inactive."
+                        )
+                        % {"id": other.pk, "rule": other}
+                    },
+                    code="duplicate_rule",
+                )
 
 
 class Violation(models.Model):

@@ -16,6 +16,7 @@ and the API call these names (a public contract: `services.submit_broadcast`,
     control      pause_broadcast, resume_broadcast, start_sending
     locks        every row lock and its order
     insight      measure_unfollows (beat), unfollow_figures, review_unfollow_flags (R8)
+    recipients   recipients_by_openid: a follower list given as openids (admin picker and API)
     api_sends    send_through_api, preview_through_api, cancel_through_api (the advanced mass interface)
 """
 
@@ -25,13 +26,14 @@ from .delivery import deliver_batch, finish_broadcast
 from .dispatch import dispatch_broadcast, dispatch_due_broadcasts, enqueue_batches, requeue_stale_batches
 from .drafts import (
     EDITABLE_FIELDS,
+    check_list_size,
     create_broadcast,
     duplicate_broadcast,
     update_broadcast,
     validate_draft,
     validate_edit,
 )
-from .eligibility import EligibilityReport, check_can_send, eligibility_report
+from .eligibility import SEND_TIME_GRACE, EligibilityReport, check_can_send, eligibility_report, refuse_past_send_time
 from .insight import (
     account_rate,
     measure_broadcast,
@@ -44,6 +46,7 @@ from .insight import (
 from .job_finished import job_finished_event, push_job_finished, queue_job_finished_push
 from .penalties import apply_penalties, record_violation, void_violation
 from .quota import move_reservation, release_reservation, reserve_slot
+from .recipients import recipients_by_openid
 from .review import (
     approve_broadcast,
     cancel_broadcast,
@@ -63,11 +66,14 @@ __all__ = [
     "account_rate",
     "EDITABLE_FIELDS",
     "EligibilityReport",
+    "SEND_TIME_GRACE",
+    "refuse_past_send_time",
     "apply_penalties",
     "approve_broadcast",
     "cancel_broadcast",
     "cancel_through_api",
     "check_can_send",
+    "check_list_size",
     "create_broadcast",
     "deliver_batch",
     "duplicate_broadcast",
@@ -83,6 +89,7 @@ __all__ = [
     "queue_job_finished_push",
     "preview_through_api",
     "record_violation",
+    "recipients_by_openid",
     "reject_broadcast",
     "release_reservation",
     "requeue_stale_batches",

@@ -32,7 +32,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts import selectors as account_selectors
 from accounts.exceptions import FollowerNotFound
 from accounts.models import AuditEvent, Follower, OfficialAccount, Tag
 from accounts.services import record_event
@@ -52,6 +51,7 @@ from ..task_names import DISPATCH_DUE_BROADCASTS
 from .drafts import create_broadcast, normalize_client_msg_id, validate_draft
 from .eligibility import check_can_send
 from .locks import lock_account
+from .recipients import recipients_by_openid
 from .review import approve_broadcast, cancel_broadcast, submit_broadcast
 
 # The platform's message types that carry a `media_id`. The console keeps no media yet, so no
@@ -82,19 +82,10 @@ def _message_fields(msgtype: str, content: str) -> dict:
 def _audience(account: OfficialAccount, *, to_all: bool, tag_id: int | None, openids: list[str] | None) -> dict:
     """The broadcast's audience fields. Another account's tag or follower is not found either.
 
-    Raises tag_not_found, follower_not_found.
+    Raises tag_not_found, follower_not_found, invalid_audience (the list's size; recipients.py).
     """
     if openids is not None:
-        wanted = list(dict.fromkeys(openids))
-        found = account_selectors.follower_ids_by_openid(account, wanted)
-        missing = [o for o in wanted if o not in found]
-        if missing:
-            raise FollowerNotFound(
-                _("%(n)d of the listed openids are not followers of %(name)s, the first “%(openid)s”.")
-                % {"n": len(missing), "name": account.name, "openid": missing[0]},
-                openid=missing[0],
-            )
-        return {"audience": Broadcast.Audience.FOLLOWERS, "recipients": [found[o] for o in wanted]}
+        return {"audience": Broadcast.Audience.FOLLOWERS, "recipients": recipients_by_openid(account, openids, subscribed_only=False)}
     if to_all:
         return {"audience": Broadcast.Audience.ALL}
     tag = Tag.objects.filter(account=account, pk=tag_id).first() if tag_id is not None else None

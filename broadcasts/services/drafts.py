@@ -126,12 +126,7 @@ def _check_audience(account: OfficialAccount, f: dict, recipient_ids: list[int])
                 field="audience",
             )
         n = len(recipient_ids)
-        if not RECIPIENTS_MIN <= n <= RECIPIENTS_MAX:
-            raise InvalidAudience(
-                _("A follower list holds %(min)s to %(max)s followers; this one has %(count)s.")
-                % {"min": RECIPIENTS_MIN, "max": f"{RECIPIENTS_MAX:,}", "count": f"{n:,}"},
-                field="recipients",
-            )
+        check_list_size(n)
         found = sql.fetch_one(sql.count_followers_among(account.pk, recipient_ids))[0]
         if found != n:
             missing = n - found
@@ -147,6 +142,17 @@ def _check_audience(account: OfficialAccount, f: dict, recipient_ids: list[int])
     elif recipient_ids:
         raise InvalidAudience(_("Only a follower-list audience takes recipients; choose the audience “followers”."),
                               field="recipients")
+
+
+def check_list_size(n: int) -> None:
+    """A follower list holds RECIPIENTS_MIN to RECIPIENTS_MAX followers (the platform's targeted
+    send). Raises invalid_audience (context `field` "recipients")."""
+    if not RECIPIENTS_MIN <= n <= RECIPIENTS_MAX:
+        raise InvalidAudience(
+            _("A follower list holds %(min)d to %(max)s followers; this one has %(n)s.")
+            % {"min": RECIPIENTS_MIN, "max": f"{RECIPIENTS_MAX:,}", "n": f"{n:,}"},
+            field="recipients",
+        )
 
 
 def validate_draft(account: OfficialAccount, *, recipients=None, **fields) -> dict:

@@ -6,10 +6,11 @@ questions ahead, on save and on submit."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Certification, OfficialAccount
 from operator_console.errors import DomainError
@@ -18,6 +19,38 @@ from operator_console.platform_time import as_platform_time, format_moment
 from ..exceptions import AccountSuspended, CertificationRequired, SendTimePast
 from ..models import Broadcast
 from .quota import check_slot_free
+
+# A send time typed at approval or reschedule may lie this far in the past (the minutes spent on
+# the page) and means now; further back it is a typo (2025 for 2026) and is refused.
+SEND_TIME_GRACE = timedelta(minutes=5)
+
+
+def refuse_past_send_time(send_at: datetime | None, *, empty_means_now: bool = True) -> None:
+    """Raise send_time_past when `send_at` (naive = platform wall clock) is more than the grace in the past.
+
+    `empty_means_now`: the sentence tells to leave the time empty to send now (approval; a
+    reschedule needs a time, and says a time within the grace sends now).
+    """
+    if send_at is None or as_platform_time(send_at) >= timezone.now() - SEND_TIME_GRACE:
+        return
+    minutes = int(SEND_TIME_GRACE.total_seconds() // 60)
+    if empty_means_now:
+        message = ngettext(
+            "The send time %(when)s is more than %(minutes)d minute in the past; check the date, or leave "
+            "the send time empty to send now.",
+            "The send time %(when)s is more than %(minutes)d minutes in the past; check the date, or leave "
+            "the send time empty to send now.",
+            minutes,
+        )
+    else:
+        message = ngettext(
+            "The send time %(when)s is more than %(minutes)d minute in the past; check the date (a time "
+            "less than %(minutes)d minute ago sends now).",
+            "The send time %(when)s is more than %(minutes)d minutes in the past; check the date (a time "
+            "less than %(minutes)d minutes ago sends now).",
+            minutes,
+        )
+    raise SendTimePast(message % {"when": format_moment(as_platform_time(send_at)), "minutes": minutes}, field="send_at")
 
 
 def send_time(send_at: datetime | None) -> datetime:
@@ -135,16 +168,25 @@ def eligibility_report(b: Broadcast, *, account: OfficialAccount | None = None,
     """The checks approve_broadcast makes (check_can_send, the quota slot), made now for the send time
     `at` (default the broadcast's own; past or empty means now), sorted into certain and maybe.
     `b` may be unsaved (the admin form's draft). Writes nothing. A send time in the past is certain
-    (send_time_past) for a draft or a broadcast pending review.
+    (send_time_past) for a draft; for a broadcast pending review it is a warning (approval sends it now).
     """
     account = account or b.account
     refusals, warnings = [], []
     if at is None and b.scheduled_at is not None and b.scheduled_at < timezone.now():
-        refusals.append(SendTimePast(
-            _("The send time %(when)s is in the past; choose a later one, or leave it empty to send on approval.")
-            % {"when": format_moment(b.scheduled_at)},
-            field="scheduled_at",
-        ))
+        if b.status == Broadcast.Status.PENDING_REVIEW:
+            # It passed while the broadcast waited for review: approval sends it at once unless the
+            # reviewer gives a new time (approve_broadcast), so the reviewer is told, not refused.
+            warnings.append(SendTimePast(
+                _("The send time %(when)s passed while this broadcast waited for review; approving sends it "
+                  "at once unless you give a new send time.") % {"when": format_moment(b.scheduled_at)},
+                field="scheduled_at",
+            ))
+        else:
+            refusals.append(SendTimePast(
+                _("The send time %(when)s is in the past; choose a later one, or leave it empty to send on "
+                  "approval.") % {"when": format_moment(b.scheduled_at)},
+                field="scheduled_at",
+            ))
     moment = send_time(at or b.scheduled_at)
     for certain, refusal in _send_problems(account, b, moment):
         (refusals if certain else warnings).append(refusal)

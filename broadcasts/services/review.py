@@ -21,7 +21,7 @@ from ..lifecycle import Action
 from ..models import Broadcast
 from ..windows import window_for
 from .drafts import CONTENT_FIELDS, validate_draft
-from .eligibility import check_can_send, eligibility_report, send_time
+from .eligibility import check_can_send, eligibility_report, refuse_past_send_time, send_time
 from .locks import lock_broadcast
 from .penalties import record_violation
 from .quota import move_reservation, release_reservation, reserve_slot
@@ -107,14 +107,17 @@ def _require_four_eyes(b: Broadcast, by) -> None:
 
 @transaction.atomic
 def approve_broadcast(broadcast: Broadcast, *, by, send_at: datetime | None = None, note: str = "") -> Broadcast:
-    """Approve for sending at `send_at` (default its scheduled time; past means now), taking a quota slot.
+    """Approve for sending at `send_at` (default its scheduled time; a past one of its own means now), taking a
+    quota slot. A `send_at` more than SEND_TIME_GRACE in the past is refused (a typo, not "now").
     `note` is added to the audit trail (the system's approvals name the credential they act for).
 
-    Raises invalid_state, four_eyes, account_suspended, certification_required, quota_exceeded, no_quota_policy.
+    Raises invalid_state, four_eyes, send_time_past, account_suspended, certification_required, quota_exceeded,
+    no_quota_policy.
     """
     account, b = lock_broadcast(broadcast)
     lifecycle.require(b, Action.APPROVE)
     _require_four_eyes(b, by)
+    refuse_past_send_time(send_at)
     at = send_time(send_at or b.scheduled_at)
     check_can_send(account, b, at)
     release_reservation(b)  # a pending broadcast holds none; never let a stale one block a slot
@@ -198,13 +201,15 @@ def cancel_broadcast(broadcast: Broadcast, *, by, note: str = "") -> Broadcast:
 
 @transaction.atomic
 def reschedule_broadcast(broadcast: Broadcast, *, by, send_at: datetime) -> Broadcast:
-    """Move an approved broadcast to `send_at` (past means now), moving its slot to that window.
+    """Move an approved broadcast to `send_at` (up to SEND_TIME_GRACE in the past means now), moving its slot
+    to that window.
 
-    If the new window is full the old slot and time stay. Raises invalid_state,
+    If the new window is full the old slot and time stay. Raises invalid_state, send_time_past,
     account_suspended, certification_required, quota_exceeded, no_quota_policy.
     """
     account, b = lock_broadcast(broadcast)
     lifecycle.require(b, Action.RESCHEDULE)
+    refuse_past_send_time(send_at, empty_means_now=False)
     at = send_time(send_at)
     check_can_send(account, b, at)
     old = b.scheduled_at

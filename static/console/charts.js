@@ -4,6 +4,14 @@
   "use strict";
   function percent(v) { return v === null || v === undefined ? "-" : (v * 100).toFixed(2) + "%"; }
 
+  // The distance from an axis line to its name: past the widest tick label (about 7 px a character at
+  // ECharts' 12 px, thousands separators and a minus sign included).
+  function labelGap(values, signed) {
+    var widest = values.reduce(function (m, v) { return Math.max(m, Math.abs(v || 0)); }, 0);
+    var chars = widest.toLocaleString("en").length + (signed ? 1 : 0);
+    return 16 + 7 * chars;
+  }
+
   function accountOption(d, l) {
     var weekly = {};
     d.weeks.forEach(function (w) { weekly[w.week] = w.count; });
@@ -15,13 +23,19 @@
       animation: false,
       tooltip: { trigger: "axis" },
       legend: { data: [l.gained, l.lost, l.weekly] },
-      grid: { left: 50, right: 50, top: 40, bottom: 60 },
+      // containLabel keeps the tick labels inside; each axis name stands beside its labels (nameGap from
+      // the widest one), in the margin left for it, so neither is cut at the chart's edges.
+      grid: { left: 34, right: 34, top: 40, bottom: 60, containLabel: true },
       xAxis: { type: "category", data: d.days },
-      yAxis: [{ type: "value", name: "" }, { type: "value", minInterval: 1, name: l.weekly }],
+      yAxis: [
+        { type: "value", name: l.followers, nameLocation: "middle", nameGap: labelGap(d.gained.concat(d.lost), true) },
+        { type: "value", minInterval: 1, name: l.weekly, nameLocation: "middle",
+          nameGap: labelGap(d.weeks.map(function (w) { return w.count; }), false) }
+      ],
       dataZoom: [{ type: "slider" }],
       series: [
         { name: l.gained, type: "bar", stack: "f", data: d.gained, itemStyle: { color: "#2e7d32" },
-          markLine: { symbol: "none", label: { formatter: "{b}", rotate: 90, fontSize: 10 },
+          markLine: { symbol: "none", label: { formatter: "{b}", position: "insideEndTop", fontSize: 10 },
                       lineStyle: { color: "#b02a37", type: "dashed" }, data: marks } },
         { name: l.lost, type: "bar", stack: "f", data: d.lost.map(function (v) { return -v; }),
           itemStyle: { color: "#b02a37" } },
@@ -40,7 +54,7 @@
       animation: false,
       tooltip: { trigger: "axis", valueFormatter: percent },
       legend: { data: series.map(function (s) { return s.name; }) },
-      grid: { left: 60, right: 30, top: 40, bottom: 50 },
+      grid: { left: 20, right: 30, top: 40, bottom: 50, containLabel: true },
       xAxis: { type: "category", data: d.hours, name: l.hours, nameLocation: "middle", nameGap: 30 },
       yAxis: { type: "value", axisLabel: { formatter: percent } },
       series: series

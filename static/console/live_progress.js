@@ -35,8 +35,9 @@
             if (!row) {
                 return;
             }
-            // Server-rendered, escaped HTML (format_html), the same the page drew at first.
-            cell.innerHTML = cell.dataset.bcPart === "status" ? row.status_html : row.progress_html;
+            // Server-rendered, escaped HTML (format_html, a template), the same the page drew at first.
+            const html = {status: row.status_html, actions: row.actions_html}[cell.dataset.bcPart];
+            cell.innerHTML = html === undefined ? row.progress_html : html;
             cell.dataset.bcLive = row.live ? "1" : "0";
             cell.dataset.bcSent = String(row.sent);
         });

@@ -8,6 +8,7 @@ from django.utils.translation import ngettext
 from accounts.exceptions import DomainError
 from accounts.imports import (
     HEADER,
+    SUBSCRIBED,
     ImportRowsInvalid,
     RowProblem,
     import_followers,
@@ -24,12 +25,16 @@ PLAIN_PROGRESS_MIN_BYTES = 10_000_000
 
 class Command(ConsoleCommand):
     help = (
-        f"Import followers of an official account from a UTF-8 CSV file with the header {','.join(HEADER)}. "
-        "tags are separated by '|' and created when missing; subscribed_at is ISO-8601 (a date, or a time with "
-        "or without an offset; without one it is in PLATFORM_TIME_ZONE; empty means now). Rows are upserted by "
-        "openid: a re-import adds nothing twice, updates nickname and subscribed_at, subscribes again a follower "
-        "who had unsubscribed, and adds tags without removing any. Without --skip-invalid, one bad row means "
-        "nothing is imported and the command fails, listing the bad lines."
+        f"Import followers of an official account from a UTF-8 CSV file with the header {','.join(HEADER)}, "
+        f"optionally followed by ,{SUBSCRIBED}. tags are separated by '|' and created when missing; subscribed_at "
+        "is ISO-8601 (a date, or a time with or without an offset; without one it is in PLATFORM_TIME_ZONE; "
+        f"empty means now). {SUBSCRIBED} is 1/0, true/false or yes/no (empty or no such column: 1). Rows are "
+        "upserted by openid: a re-import adds nothing twice, updates nickname and subscribed_at, and adds tags "
+        "without removing any. A 0 row unfollows a known follower at the row's time (subscribed_at is then the "
+        "unfollow's time); an unknown openid with 0 is not imported (counted unchanged); a 1 row follows again a "
+        "follower who had unfollowed. A follow or unfollow older than the follower's last change changes "
+        "nothing; each one that changes something is kept in the follower's history (FollowerEvent). Without "
+        "--skip-invalid, one bad row means nothing is imported and the command fails, listing the bad lines."
     )
 
     def add_arguments(self, parser):

@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import OfficialAccount
+from accounts.models import AuditEvent, OfficialAccount
 from broadcasts import selectors
 from broadcasts.models import QuotaPolicy
 from operator_console.admin_tools import EARLIEST_YEAR, LATEST_YEAR
@@ -49,6 +49,16 @@ def _status(account: OfficialAccount, at: datetime) -> str:
     return "suspended"
 
 
+def _kind_changed_since(moment: datetime) -> set[int]:
+    """Ids of the accounts whose kind changed after `moment` (accounts.services.change_account_kind's audit events).
+
+    The events say the old and new kind only in a translated sentence, so the kind at `moment` is
+    not read back from them; the report says which rows show a kind that differs from then.
+    """
+    events = AuditEvent.objects.filter(verb=AuditEvent.Verb.KIND_CHANGED, at__gt=moment, account__isnull=False)
+    return set(events.values_list("account_id", flat=True))
+
+
 def _used(row: dict) -> str:
     if row["scope"] == QuotaPolicy.Scope.ACCOUNT:
         return f"{row['used']} / {row['limit']}"
@@ -75,15 +85,17 @@ class Command(ConsoleCommand):
             accounts = accounts.filter(app_id=account)
             if not accounts.exists():
                 raise CommandError(_("No official account has the app id “%(app_id)s”.") % {"app_id": account})
+        changed = _kind_changed_since(moment) if at else set()
         rows = []
         for acc in accounts.iterator():
             status = _status(acc, moment)
+            kind = f"{acc.kind}*" if acc.pk in changed else acc.kind
             usage = selectors.account_quota_usage(acc, moment)
             if not usage:
-                rows.append([acc.name, acc.app_id, acc.kind, status, "-", "no policy in force", "-", "-", "-"])
+                rows.append([acc.name, acc.app_id, kind, status, "-", "no policy in force", "-", "-", "-"])
             for row in usage:
                 rows.append([
-                    acc.name, acc.app_id, acc.kind, status, row["scope"], row["rule"],
+                    acc.name, acc.app_id, kind, status, row["scope"], row["rule"],
                     row["window"].label, _used(row), row["next_window_opens"],
                 ])
         self.stdout.write(_("Quota report at %(at)s") % {"at": format_moment(moment)})
@@ -93,3 +105,10 @@ class Command(ConsoleCommand):
         widths = [max(len(str(r[i])) for r in [HEADERS, *rows]) for i in range(len(HEADERS))]
         for r in [HEADERS, *rows]:
             self.stdout.write("  ".join(str(cell).ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+        if at:
+            self.stdout.write(_("KIND is each account's kind today, and the policies are those of that kind (R1: kinds "
+                                "change)."))
+        if any(acc_id in changed for acc_id in accounts.values_list("pk", flat=True)):
+            self.stdout.write(_("* The kind changed after %(moment)s: at that moment the account was of another kind, "
+                                "with other policies (see its kind changes in the audit log).")
+                              % {"moment": format_moment(moment)})

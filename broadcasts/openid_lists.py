@@ -1,0 +1,111 @@
+"""A follower list as a person gives it: openids pasted one a line, or a CSV file whose first
+column is the openid. Pure Python, no database: what the admin's audience picker reads before
+`services.recipients_by_openid` checks the openids against the account.
+
+Blank lines and spaces around an openid are ignored; a simple paste of several openids on a
+line, separated by commas, semicolons, tabs or spaces (a spreadsheet row), is read too. The
+file is UTF-8 (a byte-order mark is fine), with or without an `openid` header, at most
+CSV_MAX_BYTES. An openid listed twice counts once, where it was first given.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+
+from operator_console.text import Kind, find_problem, printable
+
+# 10,000 openids (the most a list holds) of 28 characters with their line ends is under 300 KB;
+# a megabyte leaves room for a second column and longer ids, and no more is read into memory.
+CSV_MAX_BYTES = 1_048_576
+_SEPARATORS = re.compile(r"[,;\s]+")
+SHOWN = 70  # characters of a bad value a message quotes
+
+
+class OpenidListError(ValueError):
+    """A list that cannot be read: `message` says what and where."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class OpenidList:
+    """The openids given, folded, in the order given; `where` names where each was first given."""
+
+    openids: list[str] = field(default_factory=list)
+    where: dict[str, str] = field(default_factory=dict)
+
+    def add(self, openid: str, where: str) -> None:
+        problem = find_problem(openid, Kind.IDENTIFIER)
+        if problem:
+            raise OpenidListError(
+                _("%(where)s: “%(value)s” is not an openid: it %(problem)s.")
+                % {"where": where, "value": printable(openid[:SHOWN]), "problem": problem}
+            )
+        if openid not in self.where:
+            self.where[openid] = where
+            self.openids.append(openid)
+
+
+def pasted_openids(text: str) -> list[str]:
+    """The openids of a pasted text, unchecked (what tells a changed list from an unchanged one)."""
+    return [o for o, _where in _lines(text or "")]
+
+
+def _lines(text: str) -> Iterator[tuple[str, str]]:
+    for number, line in enumerate(text.splitlines(), 1):
+        for openid in _SEPARATORS.split(line.strip()):
+            if openid:
+                yield openid, _("line %(number)d") % {"number": number}
+
+
+def _csv_rows(data: bytes, name: str) -> Iterator[tuple[str, str]]:
+    if len(data) > CSV_MAX_BYTES:
+        raise OpenidListError(
+            _("“%(name)s” is %(size)s KB; a file of openids is at most %(max)s KB (10,000 openids fit in 300 KB).")
+            % {"name": name, "size": f"{-(-len(data) // 1024):,}", "max": f"{CSV_MAX_BYTES // 1024:,}"}
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise OpenidListError(
+            _("“%(name)s” is not UTF-8 text (byte %(at)s); save it as CSV UTF-8.") % {"name": name, "at": exc.start + 1}
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    first = True
+    try:
+        for row in reader:
+            openid = row[0].strip() if row else ""
+            if not openid:
+                continue
+            if first and openid.lower() == "openid":
+                first = False
+                continue  # the header
+            first = False
+            yield openid, _("row %(number)d of %(name)s") % {"number": reader.line_num, "name": name}
+    except csv.Error as exc:
+        raise OpenidListError(
+            _("Row %(number)d of %(name)s cannot be read as CSV: %(error)s.")
+            % {"number": reader.line_num, "name": name, "error": exc}
+        ) from None
+
+
+def read_openids(text: str = "", *, data: bytes | None = None, name: str = "") -> OpenidList:
+    """The openids pasted in `text` and those of the CSV file `data` (both may be given: the union).
+
+    Raises OpenidListError naming the line or row at fault.
+    """
+    listed = OpenidList()
+    for openid, where in _lines(text or ""):
+        listed.add(openid, where)
+    if data is not None:
+        for openid, where in _csv_rows(data, name):
+            listed.add(openid, where)
+    return listed

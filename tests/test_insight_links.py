@@ -1,0 +1,100 @@
+"""The over-marketing charts (R8) are linked from where ops look: the account's page shows its 72 h
+rate and open flag in a line with a link to its chart; the broadcast's change and review pages show its
+measured figures ("provisional until" while the 72 h run) with a link to its unfollow curve. A user
+without the charts' permission sees neither link and gets 403 from the charts."""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import services as account_services
+from accounts.models import Follower
+from broadcasts import services
+from broadcasts.models import UnfollowFlag
+from operator_console.platform_time import format_moment
+from tests.factories import make_account, make_followers, make_sent, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sent(settings):
+    """An account whose one broadcast, sent 30 h ago to 4 followers, lost 2 of them: 50 %, flagged."""
+    settings.BROADCAST_UNFOLLOW_FLAG_MIN_SENT = 1
+    now = timezone.now()
+    account = make_account(name="Loud Shop")
+    make_followers(account, 4)
+    Follower.objects.filter(account=account).update(subscribed_at=now - timedelta(days=30))
+    fans = list(Follower.objects.filter(account=account).order_by("id"))
+    broadcast = make_sent(account, at=now - timedelta(hours=30), followers=fans, title="Flash sale")
+    account_services.unfollow(fans[0], at=now - timedelta(hours=29))  # 1 h after: within 24 h
+    account_services.unfollow(fans[1], at=now - timedelta(hours=2))  # 28 h after: within 72 h
+    services.measure_unfollows(now=now)
+    return account, broadcast
+
+
+def page(client, url) -> str:
+    response = client.get(url)
+    assert response.status_code == 200
+    return re.sub(r"\s+", " ", response.content.decode())
+
+
+def href(html: str, element_id: str) -> str:
+    found = re.search(rf'<a href="([^"]+)"[^>]*id="{element_id}"', html)
+    assert found, f"no link #{element_id}"
+    return found.group(1)
+
+
+def test_a_reviewer_sees_the_account_line_and_its_chart(client, sent):
+    account, broadcast = sent
+    client.force_login(make_user("rita", role="reviewer"))
+    html = page(client, reverse("admin:accounts_officialaccount_change", args=[account.pk]))
+    flag = UnfollowFlag.objects.get(account=account, cleared_at__isnull=True)
+    assert "72 h unfollow rate 50.00% (2 of 4 sent) over the last measured broadcast." in html
+    assert f"Flagged for over-marketing since {format_moment(flag.raised_at)}." in html
+    chart = href(html, "bc-account-chart")
+    assert chart == reverse("admin:broadcasts_account_chart", args=[account.pk])
+    assert "Flash sale" in page(client, chart)
+
+
+def test_a_reviewer_sees_the_broadcast_figures_on_its_change_and_review_pages(client, sent):
+    _account, broadcast = sent
+    client.force_login(make_user("rita", role="reviewer"))
+    until = format_moment(broadcast.finished_at + timedelta(hours=72))
+    for url in (
+        reverse("admin:broadcasts_broadcast_change", args=[broadcast.pk]),
+        reverse("admin:broadcasts_broadcast_review", args=[broadcast.pk]),
+    ):
+        html = page(client, url)
+        assert "Sent 4; unfollowed within 24 h: 1; within 72 h: 2 (rate 50.00%)." in html
+        assert f"Provisional until {until}" in html
+        curve = href(html, "bc-unfollow-curve")
+        assert curve == reverse("admin:broadcasts_unfollow_curve", args=[broadcast.pk])
+        assert "Sent 4; unfollowed within 24 h: 1; within 72 h: 2" in page(client, curve)
+
+
+def test_a_final_measure_is_not_provisional(client, sent):
+    _account, broadcast = sent
+    services.measure_unfollows(now=timezone.now() + timedelta(days=3))
+    client.force_login(make_user("rita", role="reviewer"))
+    html = page(client, reverse("admin:broadcasts_broadcast_change", args=[broadcast.pk]))
+    assert "within 72 h: 2 (rate 50.00%)." in html and "Provisional" not in html
+    assert services.unfollow_figures(broadcast).rate_72h == Decimal("0.5")
+
+
+def test_without_the_charts_permission_no_link_and_403(client, sent):
+    account, broadcast = sent
+    user = make_user("vic")
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_officialaccount", "view_broadcast"]))
+    client.force_login(user)
+    html = page(client, reverse("admin:accounts_officialaccount_change", args=[account.pk]))
+    assert "bc-account-chart" not in html and "bc-chart-tool" not in html and "unfollow rate" not in html
+    html = page(client, reverse("admin:broadcasts_broadcast_change", args=[broadcast.pk]))
+    assert "bc-unfollow-curve" not in html and "unfollowed within" not in html
+    assert client.get(reverse("admin:broadcasts_account_chart", args=[account.pk])).status_code == 403
+    assert client.get(reverse("admin:broadcasts_unfollow_curve", args=[broadcast.pk])).status_code == 403
