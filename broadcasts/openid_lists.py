@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
-from operator_console.text import Kind, find_problem, printable
+from operator_console.text import INVISIBLE, Kind, find_fault, printable
 
 # 10,000 openids (the most a list holds) of 28 characters with their line ends is under 300 KB;
 # a megabyte leaves room for a second column and longer ids, and no more is read into memory.
@@ -43,12 +43,14 @@ class OpenidList:
     where: dict[str, str] = field(default_factory=dict)
 
     def add(self, openid: str, where: str) -> None:
-        problem = find_problem(openid, Kind.IDENTIFIER)
-        if problem:
-            raise OpenidListError(
-                _("%(where)s: “%(value)s” is not an openid: it %(problem)s.")
-                % {"where": where, "value": printable(openid[:SHOWN]), "problem": problem}
-            )
+        fault = find_fault(openid, Kind.IDENTIFIER)
+        if fault is not None:
+            values = {"where": where, "value": printable(openid[:SHOWN]), "what": fault}
+            if fault is INVISIBLE:
+                raise OpenidListError(
+                    _("%(where)s: “%(value)s” is not an openid: it is made only of invisible characters.") % values
+                )
+            raise OpenidListError(_("%(where)s: “%(value)s” is not an openid: it contains %(what)s.") % values)
         if openid not in self.where:
             self.where[openid] = where
             self.openids.append(openid)

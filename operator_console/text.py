@@ -99,8 +99,13 @@ def _describe(char: str) -> str:
     return _("an invisible or unprintable character (%(code)s)") % {"code": code}
 
 
-def find_problem(text: str, kind: Kind) -> str | None:
-    """What is wrong with `text` as text of `kind`, as a phrase ("contains a tab (U+0009)"), or None.
+# find_fault's answer for text made only of invisible characters.
+INVISIBLE = "invisible"
+
+
+def find_fault(text: str, kind: Kind) -> str | None:
+    """What is wrong with `text` as text of `kind`: the refused character described ("a tab (U+0009)"),
+    INVISIBLE when it shows nothing, or None. Callers word a whole sentence per case.
 
     Multi-line text is checked as given: normalise its line endings first (`clean_text` does).
     """
@@ -108,16 +113,25 @@ def find_problem(text: str, kind: Kind) -> str | None:
         if text.isascii() and text.isprintable() and " " not in text:
             return None  # printable ASCII without a space always shows something (the import's common case)
         if not text.isprintable() or " " in text:
-            bad = next(c for c in text if c == " " or not c.isprintable())
-            return _("contains %(what)s") % {"what": _describe(bad)}
+            return _describe(next(c for c in text if c == " " or not c.isprintable()))
     else:
         found = _REFUSED[kind].search(text)
         if found is not None:
-            return _("contains %(what)s") % {"what": _describe(found.group())}
+            return _describe(found.group())
     # Plain white space alone is empty text: each field's own rule says whether it may be empty.
     if text.strip() and not shows_something(text):
-        return _("is made only of invisible characters")
+        return INVISIBLE
     return None
+
+
+def find_problem(text: str, kind: Kind) -> str | None:
+    """What is wrong with `text` as text of `kind`, as a phrase ("contains a tab (U+0009)"), or None."""
+    fault = find_fault(text, kind)
+    if fault is None:
+        return None
+    if fault is INVISIBLE:
+        return _("is made only of invisible characters")
+    return _("contains %(what)s") % {"what": fault}
 
 
 def normalise(text: str, kind: Kind) -> str:

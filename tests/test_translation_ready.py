@@ -139,6 +139,11 @@ LABEL_KEYWORDS = {
 LABEL_ATTRIBUTES = LABEL_KEYWORDS | {"site_header", "site_title", "index_title"}
 MESSAGE_CALLS = {"success", "info", "warning", "error", "debug", "add_message", "message_user"}
 REFUSALS = {"ValidationError", "CommandError"}
+# The follower import's bookkeeping of bad rows (accounts/imports/parsing.py): the message is the
+# second argument (`add = problems.add` in the parser's loop).
+ROW_PROBLEMS = {"add", "RowProblem"}
+# "broadcast(s)", "follower(es)": a plural faked in one string ("http(s)" is no plural).
+FAKE_PLURAL = re.compile(r"(?<!http)(?<=[^\W\d_])\((s|es)\)")
 
 
 def python_files() -> list[Path]:
@@ -219,6 +224,15 @@ class Finder(ast.NodeVisitor):
             if not (machine_ok and is_machine_format(text)):
                 self.found.append((node.lineno, text))
 
+    def visit_Expr(self, node: ast.Expr) -> None:
+        if not (isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):  # not a docstring
+            self.generic_visit(node)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        # A fake plural ("3 broadcast(s)"): ngettext("%(count)s broadcast", "%(count)s broadcasts", n) instead.
+        if isinstance(node.value, str) and FAKE_PLURAL.search(node.value):
+            self.found.append((node.lineno, node.value))
+
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         bases = {call_name(b) for b in node.bases}
         for stmt in node.body:
@@ -251,6 +265,9 @@ class Finder(ast.NodeVisitor):
             self.flag(node, [s for k in node.keywords if k.arg == "message" for s in bare_literals(k.value)])
         elif name == "add_error":  # form.add_error(field, message)
             self.flag(node, [s for a in node.args[1:2] for s in bare_literals(a)])
+        elif name in ROW_PROBLEMS:  # the import's bad rows: problems.add(line, message), RowProblem(line, message)
+            self.flag(node, [s for a in node.args[1:2] for s in bare_literals(a)])
+            self.flag(node, [s for k in node.keywords if k.arg == "message" for s in bare_literals(k.value)])
         elif name == "write" and call_name(getattr(node.func, "value", None)) in ("stdout", "stderr"):
             self.flag(node, [s for a in node.args[:1] for s in bare_literals(a)], machine_ok=True)
         elif name in MESSAGE_CALLS and (
@@ -298,6 +315,11 @@ def f(b, n):
     self.stdout.write(f"sent={n} failed=0")
     self.stdout.write(f"Sent {n} messages.")
     x = models.CharField(verbose_name="send at", help_text=_("When."))
+    add(line, f"openid '{openid}' repeats line {first}")
+    add(line, _("openid is missing"))
+    problems.append(RowProblem(line, "openid is missing"))
+    messages.info(request, _("%(n)s follower(s) imported.") % {"n": n})
+    cover = _("a valid http(s) address")
 """
     found = [text for _line, text in unmarked_python_strings(source, {"InvalidState"})]
     assert found == [
@@ -307,6 +329,9 @@ def f(b, n):
         " broadcasts approved.",
         "Sent  messages.",
         "send at",
+        "openid '' repeats line ",
+        "openid is missing",
+        "%(n)s follower(s) imported.",
     ]
 
 

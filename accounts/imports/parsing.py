@@ -21,8 +21,9 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from operator_console.text import SURELY_CLEAN_LINE, Kind, find_problem, printable
+from operator_console.text import INVISIBLE, SURELY_CLEAN_LINE, Kind, find_fault, printable
 
 from ..exceptions import ImportHeaderInvalid
 
@@ -62,10 +63,10 @@ class Limits:
 @dataclass(frozen=True, order=True)
 class RowProblem:
     line: int
-    message: str
+    message: str  # a whole sentence, translated when the problem was found (only bad rows pay for it)
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+        return _("line %(line)s: %(message)s") % {"line": self.line, "message": self.message}
 
 
 class Problems:
@@ -109,7 +110,8 @@ def _bad_encoding(row: list[str]) -> str | None:
             text.encode("utf-8")
         except UnicodeEncodeError as exc:
             byte = ord(exc.object[exc.start]) - 0xDC00
-            return f"{column} is not valid UTF-8 (byte 0x{byte:02x}); save the file as UTF-8"
+            return _("%(column)s is not valid UTF-8 (byte %(byte)s); save the file as UTF-8") % {
+                "column": column, "byte": f"0x{byte:02x}"}
     if len(row) > len(HEADER_WITH_SUBSCRIBED):
         return _bad_encoding(row[len(HEADER_WITH_SUBSCRIBED) :])
     return None
@@ -184,7 +186,7 @@ def parse_rows(
             raise ImportHeaderInvalid(_("Line 1 of %(name)s is not valid UTF-8; save the file as UTF-8.") % {"name": name})
         columns = _check_header(header, name)
         width = len(columns)
-        expected_columns = f"expected {width} ({','.join(columns)})"
+        column_names = ",".join(columns)
         has_subscribed = width == len(HEADER_WITH_SUBSCRIBED)
         subscribed_values = SUBSCRIBED_VALUES
 
@@ -201,7 +203,7 @@ def parse_rows(
             except csv.Error as exc:
                 line, line_num = line_num + 1, reader.line_num
                 data_lines += line_num - line + 1
-                add(line, f"is not valid CSV ({exc})", lines=line_num - line + 1)
+                add(line, _("is not valid CSV (%(error)s)") % {"error": exc}, lines=line_num - line + 1)
                 continue
             line, line_num = line_num + 1, reader.line_num
             if line >= next_progress and position is not None:
@@ -213,8 +215,9 @@ def parse_rows(
             if line_num > line:
                 # A quoted field ran over a line end: a quote left open (or a field holding a line
                 # break, which no column may). Every line it swallowed is a skipped line.
-                add(line, f"has a quote that is not closed on its line: lines {line} to {line_num} read as one "
-                          "field (a field cannot hold a line break)", lines=line_num - line + 1)
+                add(line, _("has a quote that is not closed on its line: lines %(first)s to %(last)s read as one "
+                            "field (a field cannot hold a line break)") % {"first": line, "last": line_num},
+                    lines=line_num - line + 1)
                 continue
             if _bad_bytes_seen != clean:
                 problem = _bad_encoding(row)
@@ -222,13 +225,16 @@ def parse_rows(
                     add(line, problem)
                     continue
             if len(row) != width:
-                add(line, f"has {len(row)} columns; {expected_columns}")
+                add(line, ngettext("has %(count)s column; expected %(width)s (%(columns)s)",
+                                   "has %(count)s columns; expected %(width)s (%(columns)s)", len(row))
+                    % {"count": len(row), "width": width, "columns": column_names})
                 continue
             if has_subscribed:
                 openid, nickname, tags, subscribed_at, flag = row
                 subscribed = subscribed_values.get(flag.strip().lower())
                 if subscribed is None:
-                    add(line, f"subscribed '{printable(flag)[:40]}' is not one of 1/0, true/false, yes/no (empty means 1)")
+                    add(line, _("subscribed '%(value)s' is not one of 1/0, true/false, yes/no (empty means 1)")
+                        % {"value": printable(flag)[:40]})
                     continue
             else:
                 openid, nickname, tags, subscribed_at = row
@@ -237,26 +243,26 @@ def parse_rows(
             if not (openid.isascii() and openid.isprintable()) or " " in openid:
                 openid = openid.strip()  # spaces around it are forgiven
                 if not openid:
-                    add(line, "openid is missing")
+                    add(line, _("openid is missing"))
                     continue
-                problem = find_problem(openid, IDENTIFIER)
-                if problem:
-                    add(line, f"openid '{openid}' {problem}")
+                fault = find_fault(openid, IDENTIFIER)
+                if fault is not None:
+                    add(line, _text_problem("openid", openid, fault))
                     continue
             elif not openid:
-                add(line, "openid is missing")
+                add(line, _("openid is missing"))
                 continue
             if len(openid) > openid_max:
-                add(line, f"openid is {len(openid)} characters long; at most {openid_max} are allowed")
+                add(line, _too_long("openid", len(openid), openid_max))
                 continue
             nickname = nickname.strip()
             if len(nickname) > nickname_max:
-                add(line, f"nickname is {len(nickname)} characters long; at most {nickname_max} are allowed")
+                add(line, _too_long("nickname", len(nickname), nickname_max))
                 continue
             if nickname and not surely_clean(nickname):
-                problem = find_problem(nickname, LINE)
-                if problem:
-                    add(line, f"nickname {problem}")
+                fault = find_fault(nickname, LINE)
+                if fault is not None:
+                    add(line, _text_problem("nickname", nickname, fault))
                     continue
             if tags:
                 tags, problem = _tags(tags, limits.tag)
@@ -271,14 +277,14 @@ def parse_rows(
                     try:
                         moment = fromisoformat(subscribed_at) if subscribed_at else None
                     except ValueError:
-                        add(line, f"subscribed_at '{subscribed_at}' is not an ISO-8601 time")
+                        add(line, _("subscribed_at '%(value)s' is not an ISO-8601 time") % {"value": subscribed_at})
                         continue
                 if moment is not None and (
                     moment.year < EARLIEST_YEAR
                     or (moment > latest_local if moment.tzinfo is None else moment > latest)
                     or (moment.tzinfo is not None and not lowest_offset <= moment.utcoffset() <= highest_offset)
                 ):
-                    add(line, f"subscribed_at '{subscribed_at}' {_moment_problem(moment, latest)}")
+                    add(line, _moment_problem(subscribed_at, moment))
                     continue
             else:
                 moment = None
@@ -299,18 +305,56 @@ def _tags(tags: str, tag_max: int) -> tuple[str, str | None]:
         names = (tags,)
     for tag in names:
         if len(tag) > tag_max:
-            return tags, f"tag '{tag}' is longer than {tag_max} characters"
-        problem = None if SURELY_CLEAN_LINE.fullmatch(tag) else find_problem(tag, LINE)
-        if problem:
-            return tags, f"tag '{tag}' {problem}"
+            return tags, ngettext(
+                "tag '%(tag)s' is longer than %(limit)s character", "tag '%(tag)s' is longer than %(limit)s characters",
+                tag_max,
+            ) % {"tag": tag, "limit": tag_max}
+        fault = None if SURELY_CLEAN_LINE.fullmatch(tag) else find_fault(tag, LINE)
+        if fault is not None:
+            return tags, _text_problem("tag", tag, fault)
     return tags, None
 
 
-def _moment_problem(moment: datetime, latest: datetime) -> str:
-    """Why a parsed subscription time is unusable (parse_rows found that it is). `latest` is aware."""
+# The problems of bad rows, each a whole sentence (one msgid per column and case: translators can
+# reorder every part). Called for bad rows only.
+
+
+def _text_problem(column: str, value: str, fault: str) -> str:
+    """A column's text refused by the hygiene rule: `fault` is operator_console.text.find_fault's answer."""
+    if column == "openid":
+        if fault is INVISIBLE:
+            return _("openid '%(value)s' is made only of invisible characters") % {"value": value}
+        return _("openid '%(value)s' contains %(what)s") % {"value": value, "what": fault}
+    if column == "nickname":
+        if fault is INVISIBLE:
+            return _("nickname is made only of invisible characters")
+        return _("nickname contains %(what)s") % {"what": fault}
+    if fault is INVISIBLE:
+        return _("tag '%(value)s' is made only of invisible characters") % {"value": value}
+    return _("tag '%(value)s' contains %(what)s") % {"value": value, "what": fault}
+
+
+def _too_long(column: str, length: int, limit: int) -> str:
+    values = {"length": length, "limit": limit}
+    if column == "openid":
+        return ngettext(
+            "openid is %(length)s characters long; at most %(limit)s is allowed",
+            "openid is %(length)s characters long; at most %(limit)s are allowed",
+            limit,
+        ) % values
+    return ngettext(
+        "nickname is %(length)s characters long; at most %(limit)s is allowed",
+        "nickname is %(length)s characters long; at most %(limit)s are allowed",
+        limit,
+    ) % values
+
+
+def _moment_problem(value: str, moment: datetime) -> str:
+    """Why a parsed subscription time is unusable (parse_rows found that it is)."""
     if moment.year < EARLIEST_YEAR:
-        return f"is before {EARLIEST_YEAR}"
+        return _("subscribed_at '%(value)s' is before %(year)s") % {"value": value, "year": EARLIEST_YEAR}
     if moment.tzinfo is not None and not OFFSET_RANGE[0] <= moment.utcoffset() <= OFFSET_RANGE[1]:
         # Python reads offsets up to ±23:59, PostgreSQL stores up to ±15:59: refuse here what no clock shows.
-        return "has an offset outside -12:00 to +14:00, the range of the world's time zones"
-    return "is in the future"
+        return _("subscribed_at '%(value)s' has an offset outside -12:00 to +14:00, the range of the world's "
+                 "time zones") % {"value": value}
+    return _("subscribed_at '%(value)s' is in the future") % {"value": value}

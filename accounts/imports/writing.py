@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from django.utils.translation import gettext as _
+
 from ..models import OfficialAccount
 from .parsing import RowProblem
 
@@ -36,7 +38,10 @@ class StartOver(Exception):
 
 def repeat_problems(rows: Iterable[tuple]) -> list[RowProblem]:
     """RowProblems from (line, openid, first line, …) rows."""
-    return [RowProblem(line, f"openid '{openid}' repeats line {first}") for line, openid, first, *_ in rows]
+    return [
+        RowProblem(line, _("openid '%(openid)s' repeats line %(first)s") % {"openid": openid, "first": first})
+        for line, openid, first, *_rest in rows
+    ]
 
 
 class Writer:

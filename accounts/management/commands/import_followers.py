@@ -97,7 +97,7 @@ class Command(ConsoleCommand):
 def _listing(problems: list[RowProblem], total: int) -> list[str]:
     lines = [printable(str(p)) for p in problems]
     if total > len(problems):
-        lines.append(f"… and {total - len(problems)} more")
+        lines.append(_("… and %(count)s more") % {"count": total - len(problems)})
     return lines
 
 
@@ -115,7 +115,7 @@ class _Progress:
 
             # tqdm writes to the terminal itself, not through the command's clean output.
             self.bar = tqdm(
-                total=self.total, unit="B", unit_scale=True, unit_divisor=1024, desc=f"Reading {printable(path.name)}",
+                total=self.total, unit="B", unit_scale=True, unit_divisor=1024, desc=_("Reading %(file)s") % {"file": printable(path.name)},
                 file=sys.stderr, leave=False,
             )
         elif self.total >= PLAIN_PROGRESS_MIN_BYTES:
