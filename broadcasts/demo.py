@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Tag
 from operator_console.platform_time import platform_zone
@@ -59,6 +59,10 @@ def seed_demo(demo, *, stdout) -> None:
             services.approve_broadcast(b, by=reviewer, send_at=datetime.combine(tomorrow, time(10), platform_zone()))
     if added:
         stdout.write(
-            _("Demo broadcasts: added %(added)s (one goes out within a minute once the worker and beat run).")
-            % {"added": added}
+            ngettext(
+                "Added %(count)s demo broadcast.",
+                "Added %(count)s demo broadcasts (one goes out within a minute once the worker and beat run).",
+                added,
+            )
+            % {"count": added}
         )

@@ -60,7 +60,7 @@ def test_send_broadcast_warns_when_nothing_moves_and_stops_at_its_timeout():
     with pytest.raises(CommandError, match=r"Stopped waiting after 0.6 s with 0 of 3 followers done"):
         call_command("send_broadcast", str(b.pk), "--stall-warning", "0.3", "--timeout", "0.6",
                      "--interval", "0.1", stdout=out, stderr=err)
-    assert "sending: 0 of 3 — sent 0, filtered 0, failed 0 (0/1 batches)" in out.getvalue()
+    assert "sending: 0 of 3 — sent 0, filtered 0, failed 0 (0/1 batch)" in out.getvalue()
     assert "are Celery workers running?" in err.getvalue()
     b.refresh_from_db()
     assert b.status == Broadcast.Status.SENDING

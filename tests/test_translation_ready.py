@@ -213,9 +213,10 @@ SCHEMA_DOCS = {"api/serializers.py", "api/views/base.py"}
 
 
 class Finder(ast.NodeVisitor):
-    def __init__(self, refusals: set[str], schema_docs: bool = False):
+    def __init__(self, refusals: set[str], schema_docs: bool = False, command: bool = False):
         self.refusals = refusals
         self.schema_docs = schema_docs
+        self.command = command
         self.found: list[tuple[int, str]] = []
         self.classes: list[ast.ClassDef] = []
 
@@ -250,7 +251,29 @@ class Finder(ast.NodeVisitor):
                     self.flag(stmt, bare_literals(stmt.value.elts[-1]))
         self.generic_visit(node)
 
+    # A command's output is often built before it is written: table headings and cells in a list,
+    # (label, value) rows, a value returned or kept in a variable. In a command module every such
+    # literal with words is text for people unless it is machine format (argparse's help aside).
+    def visit_List(self, node: ast.List | ast.Tuple) -> None:
+        if self.command:
+            self.flag(node, [s for e in node.elts for s in bare_literals(e)], machine_ok=True)
+        self.generic_visit(node)
+
+    visit_Tuple = visit_List
+
+    def visit_Dict(self, node: ast.Dict) -> None:
+        if self.command:
+            self.flag(node, [s for v in node.values for s in bare_literals(v)], machine_ok=True)
+        self.generic_visit(node)
+
+    def visit_Return(self, node: ast.Return) -> None:
+        if self.command:
+            self.flag(node, bare_literals(node.value), machine_ok=True)
+        self.generic_visit(node)
+
     def visit_Assign(self, node: ast.Assign) -> None:
+        if self.command and not any(call_name(t) == "help" for t in node.targets):
+            self.flag(node, bare_literals(node.value), machine_ok=True)
         for target in node.targets:
             if isinstance(target, ast.Attribute) and target.attr in LABEL_ATTRIBUTES:
                 self.flag(node, bare_literals(node.value))
@@ -282,8 +305,10 @@ class Finder(ast.NodeVisitor):
         self.generic_visit(node)
 
 
-def unmarked_python_strings(source: str, refusals: set[str], schema_docs: bool = False) -> list[tuple[int, str]]:
-    finder = Finder(refusals, schema_docs)
+def unmarked_python_strings(
+    source: str, refusals: set[str], schema_docs: bool = False, command: bool = False
+) -> list[tuple[int, str]]:
+    finder = Finder(refusals, schema_docs, command)
     finder.visit(ast.parse(source))
     return finder.found
 
@@ -294,7 +319,10 @@ def test_every_user_visible_python_string_is_marked_for_translation():
         f"{p.relative_to(ROOT)}:{line}: {text!r}"
         for p in python_files()
         for line, text in unmarked_python_strings(
-            p.read_text(), refusals, schema_docs=str(p.relative_to(ROOT)) in SCHEMA_DOCS
+            p.read_text(),
+            refusals,
+            schema_docs=str(p.relative_to(ROOT)) in SCHEMA_DOCS,
+            command="commands" in p.parts,
         )
     ]
     assert not bad, "wrap these in gettext / gettext_lazy / ngettext:\n" + "\n".join(bad)
@@ -333,6 +361,23 @@ def f(b, n):
         "openid is missing",
         "%(n)s follower(s) imported.",
     ]
+
+
+def test_the_python_check_finds_unmarked_table_text_in_a_command():
+    source = """
+HEADERS = ["ACCOUNT", "APP ID", _("NEXT WINDOW")]
+CSV_COLUMNS = ["broadcast_id", "app_id"]
+class Command(ConsoleCommand):
+    help = "Show the quota in force."
+    def handle(self):
+        cells = {"all": "all followers", "tag": _("followers tagged %(tag)s")}
+        note = "not yet (72 h still running)"
+        subprocess.run(["redis-server", "--port", "6379"])
+        return f"{n} at cap"
+"""
+    found = [text for _line, text in unmarked_python_strings(source, set(), command=True)]
+    assert found == ["APP ID", "all followers", "not yet (72 h still running)", " at cap"]
+    assert unmarked_python_strings(source, set()) == []  # outside commands, lists are not output
 
 
 # --- makemessages ------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ class Command(ConsoleCommand):
         self.report(demo)
 
     def report(self, demo: DemoData) -> None:
-        added = ", ".join(f"{n:,} {what}" for what, n in demo.added.items() if n)
+        added = ", ".join(_added(what, n) for what, n in demo.added.items() if n)
         self.stdout.write(self.style.SUCCESS(
                 _("Demo data ready (added %(added)s).") % {"added": added} if added else _("Demo data ready (nothing to add).")
             ))
@@ -86,3 +86,23 @@ class Command(ConsoleCommand):
         return _("(shown when the user was made; reset with: python manage.py changepassword %(username)s)") % {
             "username": username
         }
+
+
+def _added(what: str, n: int) -> str:
+    """ "3,000 followers": one of DemoData.added's counts, in words."""
+    count = {"count": f"{n:,}"}
+    if what == "accounts":
+        return ngettext("%(count)s account", "%(count)s accounts", n) % count
+    if what == "tags":
+        return ngettext("%(count)s tag", "%(count)s tags", n) % count
+    if what == "followers":
+        return ngettext("%(count)s follower", "%(count)s followers", n) % count
+    if what == "tag links":
+        return ngettext("%(count)s tag link", "%(count)s tag links", n) % count
+    if what == "certifications":
+        return ngettext("%(count)s certification", "%(count)s certifications", n) % count
+    if what == "menu items":
+        return ngettext("%(count)s menu item", "%(count)s menu items", n) % count
+    if what == "staff users":
+        return ngettext("%(count)s staff user", "%(count)s staff users", n) % count
+    raise ValueError(what)

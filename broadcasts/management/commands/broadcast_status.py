@@ -2,6 +2,7 @@
 
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from broadcasts import selectors
 from broadcasts.models import Broadcast
@@ -12,26 +13,36 @@ from operator_console.platform_time import format_moment
 def describe(b: Broadcast) -> list[tuple[str, str]]:
     """(label, value) rows for a person reading a terminal."""
     p = selectors.progress(b)
-    audience = {"all": "all followers", "tag": f"followers tagged “{b.tag}”", "followers": "a list of followers"}
+    channel = b.get_channel_display().lower()
+    if b.audience == Broadcast.Audience.ALL:
+        audience = _("all followers via %(channel)s") % {"channel": channel}
+    elif b.audience == Broadcast.Audience.TAG:
+        audience = _("followers tagged “%(tag)s” via %(channel)s") % {"tag": b.tag, "channel": channel}
+    else:
+        audience = _("a list of followers via %(channel)s") % {"channel": channel}
+    not_yet = _("not yet")
     rows = [
-        ("Status", b.get_status_display()),
-        ("Account", f"{b.account.name} ({b.account.get_kind_display().lower()}, {b.account.app_id})"),
-        ("Audience", f"{audience.get(b.audience, b.audience)} via {b.get_channel_display().lower()}"),
-        ("Send time", format_moment(b.scheduled_at) if b.scheduled_at else "now"),
-        ("Batches", f"{p['batches_done']:,} of {p['batch_count']:,} done"),
-        ("Total", f"{p['total']:,}"),
-        ("Sent", f"{p['sent']:,}"),
-        ("Filtered", f"{p['filtered']:,} (at the monthly cap)"),
-        ("Failed", f"{p['failed']:,}"),
-        ("Started", format_moment(b.started_at) if b.started_at else "not yet"),
-        ("Finished", format_moment(b.finished_at) if b.finished_at else "not yet"),
+        (_("Status"), b.get_status_display()),
+        (_("Account"), _("%(name)s (%(kind)s, %(app_id)s)") % {
+            "name": b.account.name, "kind": b.account.get_kind_display().lower(), "app_id": b.account.app_id}),
+        (_("Audience"), audience),
+        (_("Send time"), format_moment(b.scheduled_at) if b.scheduled_at else _("now")),
+        (_("Batches"), ngettext("%(done)s of %(count)s done", "%(done)s of %(count)s done", p["batch_count"])
+         % {"done": f"{p['batches_done']:,}", "count": f"{p['batch_count']:,}"}),
+        (_("Total"), f"{p['total']:,}"),
+        (_("Sent"), f"{p['sent']:,}"),
+        (_("Filtered"), _("%(count)s (at the monthly cap)") % {"count": f"{p['filtered']:,}"}),
+        (_("Failed"), f"{p['failed']:,}"),
+        (_("Started"), format_moment(b.started_at) if b.started_at else not_yet),
+        (_("Finished"), format_moment(b.finished_at) if b.finished_at else not_yet),
     ]
     if p["seconds"] is not None:
-        rows.append(("Duration", f"{p['seconds']:,.1f} s" + ("" if b.finished_at else " so far")))
+        seconds = {"seconds": f"{p['seconds']:,.1f}"}
+        rows.append((_("Duration"), _("%(seconds)s s") % seconds if b.finished_at else _("%(seconds)s s so far") % seconds))
     if p["rate"]:
-        rows.append(("Rate", f"{p['rate']:,.0f} recipients/s"))
+        rows.append((_("Rate"), _("%(rate)s recipients/s") % {"rate": f"{p['rate']:,.0f}"}))
     if b.failure_reason:
-        rows.append(("Reason", b.failure_reason))
+        rows.append((_("Reason"), b.failure_reason))
     return rows
 
 
@@ -46,6 +57,7 @@ class Command(ConsoleCommand):
         if b is None:
             raise CommandError(_("Broadcast #%(id)s does not exist.") % {"id": broadcast_id})
         self.stdout.write(_("Broadcast #%(id)s “%(title)s”") % {"id": b.pk, "title": b.title})
-        width = max(len(label) for label, _ in describe(b))
-        for label, value in describe(b):
+        rows = describe(b)
+        width = max(len(label) for label, _value in rows)
+        for label, value in rows:
             self.stdout.write(f"  {label + ':':<{width + 1}} {value}")

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from django.core.management.base import CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import AuditEvent, OfficialAccount
 from broadcasts import selectors
@@ -15,7 +16,11 @@ from operator_console.admin_tools import EARLIEST_YEAR, LATEST_YEAR
 from operator_console.command import ConsoleCommand
 from operator_console.platform_time import format_moment, platform_zone
 
-HEADERS = ["ACCOUNT", "APP ID", "KIND", "STATUS", "SCOPE", "RULE", "WINDOW", "USED", "NEXT WINDOW"]
+# Column headings for people (KIND and SCOPE cells are the stored values, as in the CSV of the admin).
+HEADERS = [
+    gettext_lazy("ACCOUNT"), gettext_lazy("APP ID"), gettext_lazy("KIND"), gettext_lazy("STATUS"), gettext_lazy("SCOPE"),
+    gettext_lazy("RULE"), gettext_lazy("WINDOW"), gettext_lazy("USED"), gettext_lazy("NEXT WINDOW"),
+]
 
 
 def parse_moment(value: str) -> datetime:
@@ -43,10 +48,11 @@ def parse_moment(value: str) -> datetime:
 
 def _status(account: OfficialAccount, at: datetime) -> str:
     if not account.is_suspended(at):
-        return "active"
+        return _("active")
     if account.suspended_until:
-        return f"suspended until {format_moment(account.suspended_until, zone=False, date_only=True)}"
-    return "suspended"
+        return _("suspended until %(date)s") % {
+            "date": format_moment(account.suspended_until, zone=False, date_only=True)}
+    return _("suspended")
 
 
 def _kind_changed_since(moment: datetime) -> set[int]:
@@ -62,7 +68,7 @@ def _kind_changed_since(moment: datetime) -> set[int]:
 def _used(row: dict) -> str:
     if row["scope"] == QuotaPolicy.Scope.ACCOUNT:
         return f"{row['used']} / {row['limit']}"
-    return f"max {row['used']} / {row['limit']}, {row['at_cap']} at cap"
+    return _("max %(used)s / %(limit)s, %(at_cap)s at cap") % {k: row[k] for k in ("used", "limit", "at_cap")}
 
 
 class Command(ConsoleCommand):
@@ -92,7 +98,7 @@ class Command(ConsoleCommand):
             kind = f"{acc.kind}*" if acc.pk in changed else acc.kind
             usage = selectors.account_quota_usage(acc, moment)
             if not usage:
-                rows.append([acc.name, acc.app_id, kind, status, "-", "no policy in force", "-", "-", "-"])
+                rows.append([acc.name, acc.app_id, kind, status, "-", _("no policy in force"), "-", "-", "-"])
             for row in usage:
                 rows.append([
                     acc.name, acc.app_id, kind, status, row["scope"], row["rule"],

@@ -7,6 +7,7 @@ import time
 
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from tqdm import tqdm
 
 from broadcasts import selectors, services
@@ -83,9 +84,12 @@ class Command(ConsoleCommand):
         if not done:
             p = selectors.progress(b)
             raise CommandError(
-                _(
+                ngettext(
+                    "Stopped waiting after %(timeout)s s with %(done)s of %(total)s follower done; "
+                    "the broadcast goes on (manage.py broadcast_status %(id)s).",
                     "Stopped waiting after %(timeout)s s with %(done)s of %(total)s followers done; "
-                    "the broadcast goes on (manage.py broadcast_status %(id)s)."
+                    "the broadcast goes on (manage.py broadcast_status %(id)s).",
+                    p["total"],
                 )
                 % {"timeout": f"{timeout:g}", "done": f"{p['processed']:,}", "total": f"{p['total']:,}", "id": b.pk}
             )
@@ -99,7 +103,7 @@ class Command(ConsoleCommand):
         out = self.stdout._out  # the real stream: tqdm writes "\r" without newlines
         bar = None
         if out.isatty():
-            bar = tqdm(total=max(b.total_count, 1), unit=" followers", unit_scale=True, file=out, dynamic_ncols=True)
+            bar = tqdm(total=max(b.total_count, 1), unit=" " + _("followers"), unit_scale=True, file=out, dynamic_ncols=True)
         started = last_moved = time.monotonic()
         last, printed_at, warned = None, 0.0, False
         try:
@@ -114,15 +118,20 @@ class Command(ConsoleCommand):
                         bar.total = max(p["total"], 1)
                         bar.n = p["processed"]
                         bar.set_postfix_str(
-                            f"sent {p['sent']:,} · filtered {p['filtered']:,} · failed {p['failed']:,} · "
-                            f"{b.get_status_display().lower()}"
+                            _("sent %(sent)s · filtered %(filtered)s · failed %(failed)s · %(status)s") % {
+                                "status": b.get_status_display().lower(),
+                                **{k: f"{p[k]:,}" for k in ("sent", "filtered", "failed")},
+                            }
                         )
                     elif p["finished"] or clock - printed_at >= PLAIN_LINE_SECONDS:
                         printed_at = clock
                         self.stdout.write(
-                            _(
+                            ngettext(
                                 "%(status)s: %(done)s of %(total)s — sent %(sent)s, filtered %(filtered)s, "
-                                "failed %(failed)s (%(batches_done)s/%(batch_count)s batches)"
+                                "failed %(failed)s (%(batches_done)s/%(batch_count)s batch)",
+                                "%(status)s: %(done)s of %(total)s — sent %(sent)s, filtered %(filtered)s, "
+                                "failed %(failed)s (%(batches_done)s/%(batch_count)s batches)",
+                                p["batch_count"],
                             )
                             % {
                                 "status": b.get_status_display().lower(),
@@ -133,11 +142,17 @@ class Command(ConsoleCommand):
                         )
                 elif not warned and clock - last_moved >= stall_warning:
                     warned = True
+                    seconds = {"seconds": f"{stall_warning:g}"}
                     if p["status"] == Broadcast.Status.PAUSED:
-                        note = _("the broadcast is paused; resume it in the admin.")
+                        self.stderr.write(
+                            _("Nothing has moved for %(seconds)s s: the broadcast is paused; resume it in the admin.")
+                            % seconds
+                        )
                     else:
-                        note = _("are Celery workers running? Start one with: celery -A operator_console worker")
-                    self.stderr.write(_("Nothing has moved for %(seconds)s s: %(note)s") % {"seconds": f"{stall_warning:g}", "note": note})
+                        self.stderr.write(
+                            _("Nothing has moved for %(seconds)s s: are Celery workers running? Start one with: "
+                              "celery -A operator_console worker") % seconds
+                        )
                 if p["finished"]:
                     return True
                 if timeout is not None and clock - started >= timeout:

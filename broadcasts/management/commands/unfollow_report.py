@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import OfficialAccount
 from broadcasts import services
@@ -16,8 +17,13 @@ from operator_console.admin_tools import EARLIEST_YEAR, LATEST_YEAR
 from operator_console.command import ConsoleCommand
 from operator_console.platform_time import format_moment, platform_zone
 
+# A public contract for programs: never translated.
 CSV_COLUMNS = ["broadcast_id", "app_id", "sent", "unfollows_24h", "unfollows_72h", "rate_72h"]
-HEADERS = ["BROADCAST", "APP ID", "SENT AT", "SENT", "UNFOLLOWS 24H", "UNFOLLOWS 72H", "RATE 72H", "COMPLETE"]
+# The table's headings, for people.
+HEADERS = [
+    gettext_lazy("BROADCAST"), gettext_lazy("APP ID"), gettext_lazy("SENT AT"), gettext_lazy("SENT"),
+    gettext_lazy("UNFOLLOWS 24H"), gettext_lazy("UNFOLLOWS 72H"), gettext_lazy("RATE 72H"), gettext_lazy("COMPLETE"),
+]
 
 
 def parse_since(value: str) -> datetime:
@@ -76,7 +82,7 @@ class Command(ConsoleCommand):
             return
         table = [HEADERS] + [
             [f"#{f.broadcast_id}", f.app_id, format_moment(b.started_at), f.sent, f.unfollows_24h, f.unfollows_72h,
-             f"{f.rate_72h:.2%}", "yes" if f.is_final else "not yet (72 h still running)"]
+             f"{f.rate_72h:.2%}", _("yes") if f.is_final else _("not yet (72 h still running)")]
             for b, f in rows
         ]
         widths = [max(len(str(r[i])) for r in table) for i in range(len(HEADERS))]
