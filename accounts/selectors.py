@@ -97,15 +97,15 @@ class ApiCaller:
 def refuse_if_suspended(account: OfficialAccount) -> None:
     """Raises api_suspended while the account is suspended (R7): every API call is refused."""
     if account.is_suspended():
-        until = (
-            _("until %(moment)s") % {"moment": format_moment(account.suspended_until)}
-            if account.suspended_until else _("until reinstated")
-        )
-        raise ApiSuspended(
-            _("%(name)s is suspended %(until)s; its calls to the advanced mass interface are refused.")
-            % {"name": account.name, "until": until},
-            account=account.pk,
-        )
+        if account.suspended_until:
+            message = _(
+                "%(name)s is suspended until %(moment)s; its calls to the advanced mass interface are refused."
+            ) % {"name": account.name, "moment": format_moment(account.suspended_until)}
+        else:
+            message = _(
+                "%(name)s is suspended until reinstated; its calls to the advanced mass interface are refused."
+            ) % {"name": account.name}
+        raise ApiSuspended(message, account=account.pk)
 
 
 def caller_for_token(token: str) -> ApiCaller:

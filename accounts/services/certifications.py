@@ -27,21 +27,21 @@ from ..models import (
 from .audit import record_event
 
 
-def _require_reason(reason: str, action: str) -> str:
+def _require_reason(reason: str, refusal: str) -> str:
+    """The reason stripped; `refusal` is the whole sentence said when there is none."""
     reason = (reason or "").strip()
     if not reason:
-        raise ReasonRequired(_("Give a reason to %(action)s; the account owner is told why.") % {"action": action})
+        raise ReasonRequired(refusal)
     return reason
 
 
-def _locked_certification(cert: Certification, *, status: str, only: str) -> Certification:
+def _locked_certification(cert: Certification, *, status: str, refusal: str) -> Certification:
     """Lock the certification (callers lock its account first where the order matters) and refuse with invalid_state
-    unless it is in `status`; `only` ends the sentence ("only pending applications can be rejected")."""
+    unless it is in `status`. `refusal` is the whole translated sentence, with %(id)s, %(account)s and %(status)s."""
     cert = Certification.objects.select_for_update().select_related("account").get(pk=cert.pk)
     if cert.status != status:
         raise InvalidState(
-            _("Certification #%(id)s of “%(account)s” is %(status)s; %(only)s.")
-            % {"id": cert.pk, "account": cert.account.name, "status": cert.get_status_display().lower(), "only": only}
+            refusal % {"id": cert.pk, "account": cert.account.name, "status": cert.get_status_display().lower()}
         )
     return cert
 
@@ -72,7 +72,9 @@ def approve_certification(cert: Certification, *, by, valid_from: datetime | Non
     """
     # Lock order everywhere: account, then certification.
     OfficialAccount.objects.select_for_update().get(pk=cert.account_id)
-    cert = _locked_certification(cert, status=Certification.Status.PENDING, only=_("only pending applications can be approved"))
+    cert = _locked_certification(cert, status=Certification.Status.PENDING, refusal=_(
+        "Certification #%(id)s of “%(account)s” is %(status)s; only pending applications can be approved."
+    ))
     current = Certification.objects.filter(account_id=cert.account_id, status=Certification.Status.APPROVED).first()
     if current is not None:
         raise AlreadyCertified(
@@ -103,8 +105,12 @@ def approve_certification(cert: Certification, *, by, valid_from: datetime | Non
 @transaction.atomic
 def reject_certification(cert: Certification, *, by, reason: str) -> Certification:
     """Reject a pending application with a reason. Raises invalid_state, reason_required."""
-    reason = _require_reason(reason, _("reject a certification"))
-    cert = _locked_certification(cert, status=Certification.Status.PENDING, only=_("only pending applications can be rejected"))
+    reason = _require_reason(
+        reason, _("Give a reason to reject a certification; the account owner is told why.")
+    )
+    cert = _locked_certification(cert, status=Certification.Status.PENDING, refusal=_(
+        "Certification #%(id)s of “%(account)s” is %(status)s; only pending applications can be rejected."
+    ))
     cert.status = Certification.Status.REJECTED
     cert.reviewed_by = by
     cert.reviewed_at = timezone.now()
@@ -117,8 +123,12 @@ def reject_certification(cert: Certification, *, by, reason: str) -> Certificati
 @transaction.atomic
 def revoke_certification(cert: Certification, *, by, reason: str) -> Certification:
     """Withdraw an approved certification at once. Raises invalid_state, reason_required."""
-    reason = _require_reason(reason, _("revoke a certification"))
-    cert = _locked_certification(cert, status=Certification.Status.APPROVED, only=_("only approved certifications can be revoked"))
+    reason = _require_reason(
+        reason, _("Give a reason to revoke a certification; the account owner is told why.")
+    )
+    cert = _locked_certification(cert, status=Certification.Status.APPROVED, refusal=_(
+        "Certification #%(id)s of “%(account)s” is %(status)s; only approved certifications can be revoked."
+    ))
     cert.status = Certification.Status.REVOKED
     cert.decision_note = reason
     cert.save(update_fields=["status", "decision_note"])

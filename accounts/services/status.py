@@ -28,7 +28,7 @@ def suspend_account(account: OfficialAccount, *, by, until: datetime | None, rea
 
     Raises reason_required, invalid_input.
     """
-    reason = _require_reason(reason, _("suspend an account"))
+    reason = _require_reason(reason, _("Give a reason to suspend an account; the account owner is told why."))
     if until is not None and until <= timezone.now():
         raise InvalidInput(_("A suspension must end in the future; %(until)s has passed.") % {"until": format_moment(until)})
     account = OfficialAccount.objects.select_for_update().get(pk=account.pk)

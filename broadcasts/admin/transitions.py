@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
 
 from operator_console.admin_actions import NoInputForm, referer_url, service_action
 
@@ -38,7 +38,12 @@ class Transition:
 
     action: Action  # its row in lifecycle.TABLE; also the URL segment
     label: str  # button text
-    done: str  # "approved", for messages
+    # The reports, each a whole sentence (translators see no fragments): one broadcast ("%(title)s",
+    # and "%(when)s" for approve and reschedule), a bulk action (ngettext_lazy on "count"), a refusal
+    # in a bulk action ("%(title)s", "%(status)s").
+    done_one: str
+    done_many: str
+    refused: str
     service: str  # function name in broadcasts.services
     form_class: type = NoInputForm
     danger: bool = False
@@ -94,50 +99,72 @@ class Transition:
             url = reverse("admin:broadcasts_broadcast_change", args=[b.pk])
             return format_html(_("Copied into a new draft: <a href=\"{}\">“{}” (#{})</a>."), url, b.title, b.pk)
         if self.action in (Action.APPROVE, Action.RESCHEDULE):
-            return _("“%(title)s” %(done)s; it will be sent %(when)s.") % {
-                "title": b.title, "done": self.done, "when": when_sent_text(b),
-            }
-        return _("“%(title)s” %(done)s.") % {"title": b.title, "done": self.done}
+            return self.done_one % {"title": b.title, "when": when_sent_text(b)}
+        return self.done_one % {"title": b.title}
 
     def bulk_success_message(self, done: list) -> str:
-        n = len(done)
-        return ngettext("%(count)d broadcast %(done)s.", "%(count)d broadcasts %(done)s.", n) % {
-            "count": n, "done": self.done,
-        }
+        return self.done_many % {"count": len(done)}
 
     def refusal_for(self, user, b: Broadcast) -> str | None:
         """Why `user` may not run this on `b` (a bulk action checks each row), or None."""
         if self.allowed(user, b):
             return None
-        return _("“%(title)s”: you may not %(action)s a broadcast that is %(status)s.") % {
-            "title": b.title, "action": str(self.label).lower(), "status": b.get_status_display().lower(),
-        }
+        return self.refused % {"title": b.title, "status": b.get_status_display().lower()}
 
 
 TRANSITIONS = {
     t.name: t
     for t in [
-        Transition(Action.SUBMIT, gettext_lazy("Submit for review"), gettext_lazy("submitted for review"),
+        Transition(Action.SUBMIT, gettext_lazy("Submit for review"),
+                   gettext_lazy("“%(title)s” submitted for review."),
+                   ngettext_lazy("%(count)d broadcast submitted for review.", "%(count)d broadcasts submitted for review.",
+                                 "count"),
+                   gettext_lazy("“%(title)s”: you may not submit a broadcast that is %(status)s for review."),
                    "submit_broadcast",
                    help=gettext_lazy("Screens the content and puts the broadcast in the review queue.")),
-        Transition(Action.APPROVE, gettext_lazy("Approve"), gettext_lazy("approved"), "approve_broadcast",
+        Transition(Action.APPROVE, gettext_lazy("Approve"),
+                   gettext_lazy("“%(title)s” approved; it will be sent %(when)s."),
+                   ngettext_lazy("%(count)d broadcast approved.", "%(count)d broadcasts approved.", "count"),
+                   gettext_lazy("“%(title)s”: you may not approve a broadcast that is %(status)s."),
+                   "approve_broadcast",
                    form_class=ApproveForm, help=gettext_lazy("Reserves a quota slot for the send time's window.")),
-        Transition(Action.REJECT, gettext_lazy("Reject"), gettext_lazy("rejected"), "reject_broadcast",
+        Transition(Action.REJECT, gettext_lazy("Reject"), gettext_lazy("“%(title)s” rejected."),
+                   ngettext_lazy("%(count)d broadcast rejected.", "%(count)d broadcasts rejected.", "count"),
+                   gettext_lazy("“%(title)s”: you may not reject a broadcast that is %(status)s."),
+                   "reject_broadcast",
                    form_class=RejectForm, danger=True,
                    help=gettext_lazy("The author is told why; a held quota slot is given back.")),
-        Transition(Action.RESCHEDULE, gettext_lazy("Reschedule"), gettext_lazy("rescheduled"), "reschedule_broadcast",
+        Transition(Action.RESCHEDULE, gettext_lazy("Reschedule"),
+                   gettext_lazy("“%(title)s” rescheduled; it will be sent %(when)s."),
+                   ngettext_lazy("%(count)d broadcast rescheduled.", "%(count)d broadcasts rescheduled.", "count"),
+                   gettext_lazy("“%(title)s”: you may not reschedule a broadcast that is %(status)s."),
+                   "reschedule_broadcast",
                    form_class=RescheduleForm,
                    help=gettext_lazy("Moves the quota slot to the new send time's window.")),
-        Transition(Action.PAUSE, gettext_lazy("Pause sending"), gettext_lazy("paused"), "pause_broadcast",
+        Transition(Action.PAUSE, gettext_lazy("Pause sending"), gettext_lazy("“%(title)s” paused."),
+                   ngettext_lazy("%(count)d broadcast paused.", "%(count)d broadcasts paused.", "count"),
+                   gettext_lazy("“%(title)s”: you may not pause a broadcast that is %(status)s."),
+                   "pause_broadcast",
                    help=gettext_lazy("No further batch starts until resumed.")),
-        Transition(Action.RESUME, gettext_lazy("Resume sending"), gettext_lazy("resumed"), "resume_broadcast"),
-        Transition(Action.WITHDRAW, gettext_lazy("Withdraw to draft"), gettext_lazy("withdrawn to draft"),
+        Transition(Action.RESUME, gettext_lazy("Resume sending"), gettext_lazy("“%(title)s” resumed."),
+                   ngettext_lazy("%(count)d broadcast resumed.", "%(count)d broadcasts resumed.", "count"),
+                   gettext_lazy("“%(title)s”: you may not resume a broadcast that is %(status)s."),
+                   "resume_broadcast"),
+        Transition(Action.WITHDRAW, gettext_lazy("Withdraw to draft"), gettext_lazy("“%(title)s” withdrawn to draft."),
+                   ngettext_lazy("%(count)d broadcast withdrawn to draft.", "%(count)d broadcasts withdrawn to draft.",
+                                 "count"),
+                   gettext_lazy("“%(title)s”: you may not withdraw a broadcast that is %(status)s to draft."),
                    "withdraw_broadcast",
                    help=gettext_lazy("Takes it out of the review queue so that you can change it and submit again.")),
-        Transition(Action.DUPLICATE, gettext_lazy("Duplicate as new draft"), gettext_lazy("duplicated"),
+        Transition(Action.DUPLICATE, gettext_lazy("Duplicate as new draft"), gettext_lazy("“%(title)s” duplicated."),
+                   ngettext_lazy("%(count)d broadcast duplicated.", "%(count)d broadcasts duplicated.", "count"),
+                   gettext_lazy("“%(title)s”: you may not duplicate a broadcast that is %(status)s."),
                    "duplicate_broadcast",
                    help=gettext_lazy("A new draft with the same content and audience; this broadcast stays as it is.")),
-        Transition(Action.CANCEL, gettext_lazy("Cancel"), gettext_lazy("cancelled"), "cancel_broadcast", danger=True,
+        Transition(Action.CANCEL, gettext_lazy("Cancel"), gettext_lazy("“%(title)s” cancelled."),
+                   ngettext_lazy("%(count)d broadcast cancelled.", "%(count)d broadcasts cancelled.", "count"),
+                   gettext_lazy("“%(title)s”: you may not cancel a broadcast that is %(status)s."),
+                   "cancel_broadcast", danger=True,
                    help=gettext_lazy(
                        "Before sending, its quota slot is given back; once sending, no further batch goes out."
                    )),

@@ -97,22 +97,29 @@ def _advanced_what(b: Broadcast) -> str:
     return _("a broadcast through the advanced mass interface (API)")
 
 
+def _suspended_sentence(account: OfficialAccount, at: datetime) -> str:
+    """R7: why a suspended account cannot broadcast at `at`; one whole sentence per case."""
+    values = {
+        "account": kind_and_name(account),
+        "at": format_moment(at),
+        "reason": account.suspension_reason,
+        "end": format_moment(account.suspended_until) if account.suspended_until else "",
+    }
+    if account.suspended_until and account.suspension_reason:
+        return _("%(account)s is suspended until %(end)s, reason: %(reason)s; it cannot broadcast at %(at)s.") % values
+    if account.suspended_until:
+        return _("%(account)s is suspended until %(end)s; it cannot broadcast at %(at)s.") % values
+    if account.suspension_reason:
+        return _("%(account)s is suspended until reinstated, reason: %(reason)s; it cannot broadcast at %(at)s.") % values
+    return _("%(account)s is suspended until reinstated; it cannot broadcast at %(at)s.") % values
+
+
 def _send_problems(account: OfficialAccount, b: Broadcast, at: datetime) -> list[tuple[bool, DomainError]]:
     """Account status (R7) and the certification gate (R4) at `at`: (certain, refusal) pairs, in the
     order approval raises them. `certain`: nothing done before the send time lifts it."""
     problems = []
     if account.is_suspended(at):
-        until = (
-            _("until %(end)s") % {"end": format_moment(account.suspended_until)}
-            if account.suspended_until
-            else _("until reinstated")
-        )
-        reason = _(", reason: %(reason)s") % {"reason": account.suspension_reason} if account.suspension_reason else ""
-        problems.append((False, AccountSuspended(
-            _("%(account)s is suspended %(until)s%(reason)s; it cannot broadcast at %(at)s.")
-            % {"account": kind_and_name(account), "until": until, "reason": reason, "at": format_moment(at)},
-            account=account.pk,
-        )))
+        problems.append((False, AccountSuspended(_suspended_sentence(account, at), account=account.pk)))
     if b.needs_advanced_interface:
         what = _advanced_what(b)
         if not account.is_service:

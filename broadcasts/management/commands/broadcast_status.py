@@ -2,7 +2,6 @@
 
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from broadcasts import selectors
 from broadcasts.models import Broadcast
@@ -27,7 +26,7 @@ def describe(b: Broadcast) -> list[tuple[str, str]]:
             "name": b.account.name, "kind": b.account.get_kind_display().lower(), "app_id": b.account.app_id}),
         (_("Audience"), audience),
         (_("Send time"), format_moment(b.scheduled_at) if b.scheduled_at else _("now")),
-        (_("Batches"), ngettext("%(done)s of %(count)s done", "%(done)s of %(count)s done", p["batch_count"])
+        (_("Batches"), _("%(done)s of %(count)s done")
          % {"done": f"{p['batches_done']:,}", "count": f"{p['batch_count']:,}"}),
         (_("Total"), f"{p['total']:,}"),
         (_("Sent"), f"{p['sent']:,}"),
