@@ -21,6 +21,7 @@ import json
 from datetime import UTC, datetime
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from operator_console.admin_tools import EARLIEST_YEAR, LATEST_YEAR
 
@@ -56,7 +57,11 @@ def verify_signature(*, secret: str, timestamp: str | None, signature: str | Non
         raise SignatureInvalid(_("%(ts)s is the time in whole Unix seconds.") % {"ts": TIMESTAMP_HEADER})
     if abs(now - int(timestamp)) > max_skew:
         raise SignatureInvalid(
-            _("The request's timestamp is more than %(skew)d seconds away from the console's clock; sign it again.")
+            ngettext(
+                "The request's timestamp is more than %(skew)d second away from the console's clock; sign it again.",
+                "The request's timestamp is more than %(skew)d seconds away from the console's clock; sign it again.",
+                max_skew,
+            )
             % {"skew": max_skew}
         )
     if not hmac.compare_digest(sign(secret, timestamp, body).encode(), signature.encode("utf-8", "replace")):
@@ -76,7 +81,9 @@ def parse_batch(body: bytes) -> list[FollowerEventIn]:
         raise InvalidInput(_("The batch holds no events."))
     if len(items) > FOLLOWER_EVENTS_MAX:
         raise BatchTooLarge(
-            _("A batch holds at most %(max)d events; this one has %(count)d.") % {"max": FOLLOWER_EVENTS_MAX, "count": len(items)}
+            ngettext("A batch holds at most %(max)d event; this one has %(count)d.",
+                     "A batch holds at most %(max)d events; this one has %(count)d.", FOLLOWER_EVENTS_MAX)
+            % {"max": FOLLOWER_EVENTS_MAX, "count": len(items)}
         )
     events, problems = [], []
     for index, item in enumerate(items):

@@ -13,6 +13,7 @@ import time
 from django.conf import settings
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -64,7 +65,8 @@ def _signed_body(request) -> bytes:
     if not (length.isascii() and length.isdigit()):
         raise InvalidInput(_("Content-Length is not a number of bytes."))
     if int(length) > MAX_BODY_BYTES:
-        raise BodyTooLarge(_("A request body is at most %(max)d bytes.") % {"max": MAX_BODY_BYTES})
+        raise BodyTooLarge(ngettext("A request body is at most %(max)d byte.", "A request body is at most %(max)d bytes.", MAX_BODY_BYTES)
+            % {"max": MAX_BODY_BYTES})
     body = request.body
     intake.verify_signature(
         secret=secret, body=body, now=time.time(), max_skew=settings.PLATFORM_EVENTS_MAX_SKEW_SECONDS,

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import AuditEvent
 from operator_console.platform_time import format_moment
@@ -244,10 +244,13 @@ def used_slots(account, policy: QuotaPolicy, window: Window, *, exclude_broadcas
 
 
 def quota_exceeded_message(account, policy: QuotaPolicy, window: Window, used: int) -> str:
-    # "1 of 1 broadcasts": the noun counts the window's allowance, read as a set.
-    return _(
+    # The noun agrees with the limit: "1 of 1 broadcast", "4 of 4 broadcasts".
+    return ngettext(
+        "%(kind)s %(account)s has used %(used)s of %(limit)s broadcast for %(window)s under the rule of "
+        "%(rule)s; next window opens %(opens)s.",
         "%(kind)s %(account)s has used %(used)s of %(limit)s broadcasts for %(window)s under the rule of "
-        "%(rule)s; next window opens %(opens)s."
+        "%(rule)s; next window opens %(opens)s.",
+        policy.limit,
     ) % {
         "kind": account.get_kind_display(),
         "account": account.name,

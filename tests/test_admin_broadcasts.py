@@ -333,7 +333,7 @@ def test_a_quota_refusal_is_a_message_not_a_500(login, users, news_account):
     )
     assert response.status_code == 200
     [message] = messages_of(response)
-    assert message.startswith(f"Subscription account Daily News has used 1 of 1 broadcasts for {when:%Y-%m-%d} ({PLATFORM})")
+    assert message.startswith(f"Subscription account Daily News has used 1 of 1 broadcast for {when:%Y-%m-%d} ({PLATFORM})")
     second.refresh_from_db()
     assert second.status == Broadcast.Status.PENDING_REVIEW and first.pk != second.pk
 

@@ -259,7 +259,7 @@ def test_reschedule_moves_the_slot_to_the_new_window(daily, author, reviewer):
     assert events(a)[-1][0] == "rescheduled"
 
     b = make_approved(daily, by=author, reviewer=reviewer, send_at=day1)  # day 1 is free again
-    with pytest.raises(QuotaExceeded, match="1 of 1 broadcasts for 2031-06-05"):
+    with pytest.raises(QuotaExceeded, match="1 of 1 broadcast for 2031-06-05"):
         services.reschedule_broadcast(b, by=reviewer, send_at=day2 + timedelta(hours=5))
     b.refresh_from_db()
     assert b.scheduled_at == day1

@@ -40,7 +40,7 @@ def test_subscription_account_second_broadcast_refused_at_2359_approved_at_0001(
         services.approve_broadcast(second, by=reviewer, send_at=late)
     assert exc.value.code == "quota_exceeded"
     assert str(exc.value) == (
-        "Subscription account Daily Digest has used 1 of 1 broadcasts for 2031-03-10 (Asia/Shanghai) "
+        "Subscription account Daily Digest has used 1 of 1 broadcast for 2031-03-10 (Asia/Shanghai) "
         "under the rule of 1 per calendar day; next window opens 2031-03-11."
     )
     second.refresh_from_db()
@@ -94,7 +94,7 @@ def test_iso_week_window_changes_at_local_monday_midnight(settings, people, serv
     with pytest.raises(QuotaExceeded) as exc:
         services.approve_broadcast(second, by=reviewer, send_at=sunday_late)
     assert str(exc.value) == (
-        "Service account Acme has used 1 of 1 broadcasts for 2032-W01 (Asia/Shanghai) "
+        "Service account Acme has used 1 of 1 broadcast for 2032-W01 (Asia/Shanghai) "
         "under the rule of 1 per ISO week; next window opens 2032-01-05."
     )
     assert services.approve_broadcast(second, by=reviewer, send_at=monday_early).status == Broadcast.Status.APPROVED
@@ -123,7 +123,7 @@ def test_seeded_history_one_per_week_until_2014_04_15_then_four_per_month(people
     assert reserve(acc, author, local(2014, 4, 8, 10)).policy.period == "week"
     with pytest.raises(QuotaExceeded) as exc:
         reserve(acc, author, local(2014, 4, 13, 23, 59))  # Sunday, same ISO week
-    assert "1 of 1 broadcasts for 2014-W15 (Asia/Shanghai) under the rule of 1 per ISO week" in str(exc.value)
+    assert "1 of 1 broadcast for 2014-W15 (Asia/Shanghai) under the rule of 1 per ISO week" in str(exc.value)
     assert "next window opens 2014-04-14" in str(exc.value)
 
     # Monday 2014-04-14: a new week, still the weekly rule; 23:59 is that week's second.

@@ -64,7 +64,9 @@ def followers_text(object_id: str) -> str:
         return ""
     n = selectors.subscribed_follower_count(account_id, cap=FOLLOWER_COUNT_CAP + 1)
     if n > FOLLOWER_COUNT_CAP:
-        return _("more than %(count)s followers") % {"count": number_format(FOLLOWER_COUNT_CAP, force_grouping=True)}
+        return ngettext("more than %(count)s follower", "more than %(count)s followers", FOLLOWER_COUNT_CAP) % {
+            "count": number_format(FOLLOWER_COUNT_CAP, force_grouping=True)
+        }
     return ngettext("%(count)s follower", "%(count)s followers", n) % {"count": number_format(n, force_grouping=True)}
 
 

@@ -9,6 +9,7 @@ from typing import NamedTuple
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from operator_console.platform_time import format_moment
 from operator_console.text import Kind, clean_text
@@ -128,7 +129,8 @@ def apply_follower_events(events: Sequence[FollowerEventIn], *, now: datetime | 
     now = now or timezone.now()
     if len(events) > FOLLOWER_EVENTS_MAX:
         raise BatchTooLarge(
-            _("A batch holds at most %(max)d events; this one has %(count)d.")
+            ngettext("A batch holds at most %(max)d event; this one has %(count)d.",
+                     "A batch holds at most %(max)d events; this one has %(count)d.", FOLLOWER_EVENTS_MAX)
             % {"max": FOLLOWER_EVENTS_MAX, "count": len(events)}
         )
     results: list[EventResult | None] = [None] * len(events)

@@ -125,9 +125,13 @@ class ViolationDateFilter(DateRangeFilter):
 
 def standing_text(account: OfficialAccount) -> str:
     """ "Acme: 20 points in the last 90 days; 30 suspend it for 7 days." (R7)"""
-    return _("%(account)s: %(points)s points in the last %(window)s days; %(threshold)s suspend it for %(days)s "
-             "days.") % {
-        "account": account.name, "points": selectors.violation_points(account),
+    points = selectors.violation_points(account)
+    return ngettext(
+        "%(account)s: %(points)s point in the last %(window)s days; %(threshold)s suspend it for %(days)s days.",
+        "%(account)s: %(points)s points in the last %(window)s days; %(threshold)s suspend it for %(days)s days.",
+        points,
+    ) % {
+        "account": account.name, "points": points,
         "window": settings.BROADCAST_PENALTY_WINDOW_DAYS, "threshold": settings.BROADCAST_PENALTY_POINTS,
         "days": settings.BROADCAST_PENALTY_DAYS,
     }
