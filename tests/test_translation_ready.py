@@ -560,6 +560,33 @@ def test_a_pseudo_translation_leaves_none_of_our_sentences_in_english(
     assert refusal.value.message == "⟦Give a reason to reject a broadcast; the author is told why.⟧"
 
 
+@pytest.mark.django_db
+def test_a_translator_gets_whole_sentences_not_glued_fragments(pseudo_locale, settings, make_user, make_account):
+    """Each variant is one msgid (⟦…⟧ around the whole sentence): a bulk action's report, a suspended
+    account's refusal, an import's bad row. Glued from fragments, the pieces would come out ⟦…⟧ each."""
+    import io
+
+    from accounts.imports import parse_rows
+    from accounts.imports.parsing import Problems
+    from accounts.imports.service import FIELD_LIMITS
+    from broadcasts.admin.transitions import TRANSITIONS
+    from operator_console.errors import DomainError
+
+    settings.LOCALE_PATHS = [pseudo_locale]
+    account = make_account(name="Acme", status="suspended", suspension_reason="Spam")
+    b = make_pending(account, by=make_user("otto", role="operator"))
+    problems = Problems()
+    with translation.override("zh-hans"):
+        assert TRANSITIONS["approve"].bulk_success_message([b, b]) == "⟦2 broadcasts approved.⟧"
+        with pytest.raises(DomainError) as refusal:
+            services.approve_broadcast(b, by=make_user("rita", role="reviewer"))
+        csv = b"openid,nickname,tags,subscribed_at\no1,Ann,,yesterday\n"
+        list(parse_rows(io.BytesIO(csv), problems=problems, limits=FIELD_LIMITS))
+        row = str(problems.first[0])
+    assert "is suspended until reinstated, reason: Spam; it cannot broadcast at" in refusal.value.message
+    assert row == "⟦line 2: ⟦subscribed_at 'yesterday' is not an ISO-8601 time⟧⟧"
+
+
 def test_every_model_names_itself_in_words_a_translator_sees():
     """Django's default model names ("official account", from the class name) never reach the
     catalogue: each model's Meta declares verbose_name and verbose_name_plural with gettext_lazy."""
