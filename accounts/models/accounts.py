@@ -1,8 +1,9 @@
+"""Official accounts, their tags, followers and follow history, and certifications (R1, R4)."""
+
 import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator, URLValidator
 from django.db import models
 from django.db.models import Q
@@ -11,13 +12,6 @@ from django.utils.translation import gettext_lazy
 
 CERTIFICATION_VALIDITY = timedelta(days=365)
 
-# The platform's menu limits (R6): 3 top-level items of at most 5 children each.
-MENU_MAX_TOP_LEVEL = 3
-MENU_MAX_CHILDREN = 5
-MENU_TOP_NAME_MAX_BYTES = 16  # 4 CJK characters or 16 Latin letters
-MENU_CHILD_NAME_MAX_BYTES = 60
-MENU_KEY_MAX_BYTES = 128
-MENU_URL_MAX_BYTES = 1024
 
 # The platform's server configuration (job-finished events): a token of 3 to 32 letters or digits,
 # and an EncodingAESKey of 43 (base64 without its "=", 32 bytes of AES key).
@@ -287,164 +281,3 @@ class Certification(models.Model):
     def has_validity(self) -> bool:
         """A pending or rejected application has no validity period yet: approval sets it."""
         return self.status not in (self.Status.PENDING, self.Status.REJECTED)
-
-
-def _utf8_len(value: str) -> int:
-    return len(value.encode("utf-8"))
-
-
-class MenuItem(models.Model):
-    class Kind(models.TextChoices):
-        CLICK = "click", gettext_lazy("Click (sends a key)")
-        VIEW = "view", gettext_lazy("View (opens a URL)")
-
-    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="menu_items")
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
-    name = models.CharField(max_length=60)
-    kind = models.CharField(max_length=5, choices=Kind.choices, default=Kind.CLICK)
-    key = models.CharField(max_length=128, blank=True)
-    url = models.URLField(max_length=1024, blank=True)
-    position = models.PositiveSmallIntegerField(default=0)
-
-    class Meta:
-        verbose_name = gettext_lazy("menu item")
-        verbose_name_plural = gettext_lazy("menu items")
-        ordering = ["account_id", "parent_id", "position", "id"]
-
-    def __str__(self):
-        return self.name
-
-    def clean(self):
-        errors = {}
-        account = getattr(self, "account", None) if self.account_id else None
-        if account is not None and not account.has_custom_menu:
-            message = gettext_lazy("Only service accounts have a custom menu; “%(account)s” is a subscription account.")
-            raise ValidationError(message % {"account": account.name})
-        is_top = self.parent_id is None
-        if not is_top:
-            parent = self.parent
-            if parent.parent_id is not None:
-                errors["parent"] = gettext_lazy("A menu has two levels: a sub-item cannot have its own sub-items.")
-            if account is not None and parent.account_id != account.pk:
-                errors["parent"] = gettext_lazy("The parent item belongs to another account's menu.")
-        limit = MENU_TOP_NAME_MAX_BYTES if is_top else MENU_CHILD_NAME_MAX_BYTES
-        if _utf8_len(self.name or "") > limit:
-            if is_top:
-                message = gettext_lazy("A top-level item's name is at most %(limit)s bytes (UTF-8); “%(name)s” is longer.")
-            else:
-                message = gettext_lazy("A sub-menu item's name is at most %(limit)s bytes (UTF-8); “%(name)s” is longer.")
-            errors["name"] = message % {"limit": limit, "name": self.name}
-        if not (self.name or "").strip():
-            errors["name"] = gettext_lazy("A menu item needs a name.")
-        has_children = self.pk is not None and self.children.exists()
-        if not has_children:
-            if self.kind == self.Kind.CLICK and not self.key:
-                errors["key"] = gettext_lazy("A click item needs a key to send to the account's server.")
-            if self.kind == self.Kind.VIEW and not self.url:
-                errors["url"] = gettext_lazy("A view item needs the URL it opens.")
-        if _utf8_len(self.key or "") > MENU_KEY_MAX_BYTES:
-            errors["key"] = gettext_lazy("A key is at most %(limit)s bytes.") % {"limit": MENU_KEY_MAX_BYTES}
-        if account is not None and not errors:
-            siblings = MenuItem.objects.filter(account=account, parent_id=self.parent_id).exclude(pk=self.pk)
-            count = siblings.count()
-            if is_top and count >= MENU_MAX_TOP_LEVEL:
-                message = gettext_lazy("A menu has at most %(limit)s top-level items; “%(account)s” already has %(count)s.")
-                errors["parent"] = message % {"limit": MENU_MAX_TOP_LEVEL, "account": account.name, "count": count}
-            if not is_top and count >= MENU_MAX_CHILDREN:
-                message = gettext_lazy("A top-level item has at most %(limit)s sub-items; “%(parent)s” already has %(count)s.")
-                errors["parent"] = message % {"limit": MENU_MAX_CHILDREN, "parent": self.parent.name, "count": count}
-        if errors:
-            raise ValidationError(errors)
-
-
-class AuditEvent(models.Model):
-    """Who changed what and when. `by` is null when a system job acted."""
-
-    class Verb(models.TextChoices):
-        """What was done: the only verbs the services record (AuditEvent.verb holds the value)."""
-
-        CREATED = "created", gettext_lazy("created")
-        EDITED = "edited", gettext_lazy("edited")
-        SUBMITTED = "submitted", gettext_lazy("submitted")
-        WITHDRAWN = "withdrawn", gettext_lazy("withdrawn to draft")
-        APPROVED = "approved", gettext_lazy("approved")
-        REJECTED = "rejected", gettext_lazy("rejected")
-        RESCHEDULED = "rescheduled", gettext_lazy("rescheduled")
-        CANCELLED = "cancelled", gettext_lazy("cancelled")
-        DISPATCHED = "dispatched", gettext_lazy("dispatched")
-        PAUSED = "paused", gettext_lazy("paused")
-        RESUMED = "resumed", gettext_lazy("resumed")
-        SENT = "sent", gettext_lazy("sent")
-        PARTIALLY_SENT = "partially_sent", gettext_lazy("partially sent")
-        FAILED = "failed", gettext_lazy("failed")
-        VIOLATION = "violation", gettext_lazy("violation recorded")
-        VIOLATION_VOIDED = "violation_voided", gettext_lazy("violation voided")
-        REVOKED = "revoked", gettext_lazy("revoked")
-        EXPIRED = "expired", gettext_lazy("expired")
-        SUSPENDED = "suspended", gettext_lazy("suspended")
-        REINSTATED = "reinstated", gettext_lazy("reinstated")
-        IMPORTED_FOLLOWERS = "imported_followers", gettext_lazy("imported followers")
-        KIND_CHANGED = "kind_changed", gettext_lazy("kind changed")
-        DELETED = "deleted", gettext_lazy("deleted")
-        SECRET_RESET = "secret_reset", gettext_lazy("app secret reset")
-        PREVIEWED = "previewed", gettext_lazy("preview sent")
-        FLAGGED = "flagged", gettext_lazy("flagged for over-marketing")
-        UNFLAGGED = "unflagged", gettext_lazy("over-marketing flag cleared")
-
-    at = models.DateTimeField(default=timezone.now, db_index=True)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    verb = models.CharField(max_length=40)
-    # SET_NULL: the log outlives what it records (an account's deletion is itself an event).
-    account = models.ForeignKey(OfficialAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
-    object_type = models.CharField(max_length=40)
-    object_id = models.BigIntegerField(null=True, blank=True)
-    note = models.TextField(blank=True)
-
-    class Meta:
-        verbose_name = gettext_lazy("audit event")
-        verbose_name_plural = gettext_lazy("audit events")
-        ordering = ["-at", "-id"]
-        indexes = [
-            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
-            # The audit list's verb filter, newest first.
-            models.Index(fields=["verb", "-id"], name="audit_verb_idx"),
-        ]
-
-    def __str__(self):
-        who = self.by or "system"
-        return f"{self.at:%Y-%m-%d %H:%M} {who} {self.verb} {self.object_type} #{self.object_id}"
-
-
-class FollowerImport(models.Model):
-    """A CSV of followers uploaded in the admin and imported by a worker through the command's
-    service (accounts.imports.run_follower_import). The file is kept here, where every worker can
-    read it, until the import ends; its outcome is kept for the page."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", gettext_lazy("Queued")
-        RUNNING = "running", gettext_lazy("Importing")
-        DONE = "done", gettext_lazy("Done")
-        FAILED = "failed", gettext_lazy("Nothing imported")
-
-    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="follower_imports")
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    name = models.CharField(max_length=255)
-    data = models.BinaryField(blank=True)  # emptied when the import ends
-    size = models.PositiveBigIntegerField(default=0)
-    skip_invalid = models.BooleanField(default=False)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    summary = models.TextField(blank=True)
-    problems = models.JSONField(default=list, blank=True)  # the first line-numbered problems, as the command lists them
-    problem_count = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        verbose_name = gettext_lazy("follower import")
-        verbose_name_plural = gettext_lazy("follower imports")
-        ordering = ["-id"]
-
-    def __str__(self):
-        return f"{self.name} → {self.account}"
