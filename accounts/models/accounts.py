@@ -45,27 +45,34 @@ class OfficialAccount(models.Model):
         ACTIVE = "active", gettext_lazy("Active")
         SUSPENDED = "suspended", gettext_lazy("Suspended")
 
-    name = models.CharField(max_length=100)
-    app_id = models.CharField(max_length=18, unique=True, default=generate_app_id, editable=True)
-    kind = models.CharField(max_length=12, choices=Kind.choices, db_index=True)
-    owner_name = models.CharField(max_length=200, blank=True)
-    contact_email = models.EmailField(blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True)
-    suspended_until = models.DateTimeField(null=True, blank=True)
-    suspension_reason = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    name = models.CharField(verbose_name=gettext_lazy("name"), max_length=100)
+    app_id = models.CharField(
+        verbose_name=gettext_lazy("AppID"), max_length=18, unique=True, default=generate_app_id, editable=True
+    )
+    kind = models.CharField(verbose_name=gettext_lazy("kind"), max_length=12, choices=Kind.choices, db_index=True)
+    owner_name = models.CharField(verbose_name=gettext_lazy("owner"), max_length=200, blank=True)
+    contact_email = models.EmailField(verbose_name=gettext_lazy("contact email"), blank=True)
+    status = models.CharField(
+        verbose_name=gettext_lazy("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True
+    )
+    suspended_until = models.DateTimeField(verbose_name=gettext_lazy("suspended until"), null=True, blank=True)
+    suspension_reason = models.TextField(verbose_name=gettext_lazy("suspension reason"), blank=True)
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("created"), auto_now_add=True)
     # The developer's server, told when an API broadcast finishes (MASSSENDJOBFINISH); the token
     # signs each push, the EncodingAESKey (optional) switches on the platform's safe mode (AES).
     server_url = models.URLField(
+        verbose_name=gettext_lazy("server URL"),
         max_length=1024, blank=True, validators=[URLValidator(schemes=["http", "https"])],
         help_text=gettext_lazy("The account's server: it receives the job-finished event of API broadcasts."),
     )
     server_token = models.CharField(
+        verbose_name=gettext_lazy("server token"),
         max_length=32, blank=True,
         validators=[RegexValidator(SERVER_TOKEN_PATTERN, gettext_lazy("A token is 3 to 32 letters or digits."))],
         help_text=gettext_lazy("Signs each push (signature, timestamp, nonce); 3 to 32 letters or digits."),
     )
     encoding_aes_key = models.CharField(
+        verbose_name=gettext_lazy("EncodingAESKey"),
         max_length=43, blank=True,
         validators=[RegexValidator(ENCODING_AES_KEY_PATTERN, gettext_lazy("An EncodingAESKey is 43 letters or digits."))],
         help_text=gettext_lazy("Optional: 43 letters or digits. When set, pushes are encrypted (safe mode)."),
@@ -73,8 +80,12 @@ class OfficialAccount(models.Model):
     # The advanced mass interface's credential (accounts.credentials): only a hash of the app
     # secret is kept; `app_secret_set_at` is the secret's generation, which every access token
     # carries, so a reset refuses the older tokens at once.
-    app_secret_hash = models.CharField(max_length=80, blank=True, editable=False)
-    app_secret_set_at = models.DateTimeField(null=True, blank=True, editable=False)
+    app_secret_hash = models.CharField(
+        verbose_name=gettext_lazy("app secret (hash)"), max_length=80, blank=True, editable=False
+    )
+    app_secret_set_at = models.DateTimeField(
+        verbose_name=gettext_lazy("app secret generated"), null=True, blank=True, editable=False
+    )
 
     objects = OfficialAccountQuerySet.as_manager()
 
@@ -137,8 +148,10 @@ class OfficialAccount(models.Model):
 
 
 class Tag(models.Model):
-    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="tags")
-    name = models.CharField(max_length=30)
+    account = models.ForeignKey(
+        OfficialAccount, verbose_name=gettext_lazy("account"), on_delete=models.CASCADE, related_name="tags"
+    )
+    name = models.CharField(verbose_name=gettext_lazy("name"), max_length=30)
 
     class Meta:
         verbose_name = gettext_lazy("tag")
@@ -152,15 +165,20 @@ class Tag(models.Model):
 
 class Follower(models.Model):
     # No index of its own: the unique (account, openid) index serves every lookup by account.
-    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="followers", db_index=False)
-    openid = models.CharField(max_length=64)
-    nickname = models.CharField(max_length=100, blank=True)
-    subscribed = models.BooleanField(default=True)
-    subscribed_at = models.DateTimeField(default=timezone.now)
-    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    account = models.ForeignKey(
+        OfficialAccount, verbose_name=gettext_lazy("account"), on_delete=models.CASCADE, related_name="followers",
+        db_index=False
+    )
+    openid = models.CharField(verbose_name=gettext_lazy("openid"), max_length=64)
+    nickname = models.CharField(verbose_name=gettext_lazy("nickname"), max_length=100, blank=True)
+    subscribed = models.BooleanField(verbose_name=gettext_lazy("subscribed"), default=True)
+    subscribed_at = models.DateTimeField(verbose_name=gettext_lazy("subscribed at"), default=timezone.now)
+    unsubscribed_at = models.DateTimeField(verbose_name=gettext_lazy("unsubscribed at"), null=True, blank=True)
     # No database FKs on the link table: per-row FK triggers cost more than the inserts when an
     # import links a million followers (the services write only ids they have just read).
-    tags = models.ManyToManyField(Tag, blank=True, related_name="followers", db_constraint=False)
+    tags = models.ManyToManyField(
+        Tag, verbose_name=gettext_lazy("tags"), blank=True, related_name="followers", db_constraint=False
+    )
 
     class Meta:
         verbose_name = gettext_lazy("follower")
@@ -197,14 +215,16 @@ class FollowerEvent(models.Model):
     # No database FK constraints (as on the delivery tables): platform events arrive by the
     # million and each row would cost trigger checks; the service writes ids it has just read.
     account = models.ForeignKey(
-        OfficialAccount, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+        OfficialAccount, verbose_name=gettext_lazy("account"), on_delete=models.CASCADE, related_name="+",
+        db_constraint=False, db_index=False
     )
     follower = models.ForeignKey(
-        Follower, on_delete=models.CASCADE, related_name="events", db_constraint=False, db_index=False
+        Follower, verbose_name=gettext_lazy("follower"), on_delete=models.CASCADE, related_name="events",
+        db_constraint=False, db_index=False
     )
-    kind = models.CharField(max_length=11, choices=Kind.choices)
-    at = models.DateTimeField()
-    recorded_at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(verbose_name=gettext_lazy("event"), max_length=11, choices=Kind.choices)
+    at = models.DateTimeField(verbose_name=gettext_lazy("time"))
+    recorded_at = models.DateTimeField(verbose_name=gettext_lazy("recorded"), default=timezone.now)
 
     class Meta:
         verbose_name = gettext_lazy("follower event")
@@ -242,18 +262,24 @@ class Certification(models.Model):
         EXPIRED = "expired", gettext_lazy("Expired")
         REVOKED = "revoked", gettext_lazy("Revoked")
 
-    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="certifications")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
-    legal_name = models.CharField(max_length=200)
-    registration_number = models.CharField(max_length=64)
-    submitted_at = models.DateTimeField(default=timezone.now)
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    account = models.ForeignKey(
+        OfficialAccount, verbose_name=gettext_lazy("account"), on_delete=models.CASCADE, related_name="certifications"
     )
-    reviewed_at = models.DateTimeField(null=True, blank=True)
-    valid_from = models.DateTimeField(default=timezone.now)
-    valid_until = models.DateTimeField(default=one_year_later)
-    decision_note = models.TextField(blank=True)
+    status = models.CharField(
+        verbose_name=gettext_lazy("status"), max_length=10, choices=Status.choices, default=Status.PENDING,
+        db_index=True
+    )
+    legal_name = models.CharField(verbose_name=gettext_lazy("legal name"), max_length=200)
+    registration_number = models.CharField(verbose_name=gettext_lazy("registration number"), max_length=64)
+    submitted_at = models.DateTimeField(verbose_name=gettext_lazy("submitted"), default=timezone.now)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=gettext_lazy("reviewed by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(verbose_name=gettext_lazy("reviewed"), null=True, blank=True)
+    valid_from = models.DateTimeField(verbose_name=gettext_lazy("valid from"), default=timezone.now)
+    valid_until = models.DateTimeField(verbose_name=gettext_lazy("valid until"), default=one_year_later)
+    decision_note = models.TextField(verbose_name=gettext_lazy("decision note"), blank=True)
 
     objects = CertificationQuerySet.as_manager()
 

@@ -24,13 +24,18 @@ class MenuItem(models.Model):
         CLICK = "click", gettext_lazy("Click (sends a key)")
         VIEW = "view", gettext_lazy("View (opens a URL)")
 
-    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="menu_items")
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
-    name = models.CharField(max_length=60)
-    kind = models.CharField(max_length=5, choices=Kind.choices, default=Kind.CLICK)
-    key = models.CharField(max_length=128, blank=True)
-    url = models.URLField(max_length=1024, blank=True)
-    position = models.PositiveSmallIntegerField(default=0)
+    account = models.ForeignKey(
+        OfficialAccount, verbose_name=gettext_lazy("account"), on_delete=models.CASCADE, related_name="menu_items"
+    )
+    parent = models.ForeignKey(
+        "self", verbose_name=gettext_lazy("parent item"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="children"
+    )
+    name = models.CharField(verbose_name=gettext_lazy("name"), max_length=60)
+    kind = models.CharField(verbose_name=gettext_lazy("kind"), max_length=5, choices=Kind.choices, default=Kind.CLICK)
+    key = models.CharField(verbose_name=gettext_lazy("key"), max_length=128, blank=True)
+    url = models.URLField(verbose_name=gettext_lazy("URL"), max_length=1024, blank=True)
+    position = models.PositiveSmallIntegerField(verbose_name=gettext_lazy("position"), default=0)
 
     class Meta:
         verbose_name = gettext_lazy("menu item")

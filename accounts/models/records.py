@@ -42,14 +42,20 @@ class AuditEvent(models.Model):
         FLAGGED = "flagged", gettext_lazy("flagged for over-marketing")
         UNFLAGGED = "unflagged", gettext_lazy("over-marketing flag cleared")
 
-    at = models.DateTimeField(default=timezone.now, db_index=True)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    verb = models.CharField(max_length=40)
+    at = models.DateTimeField(verbose_name=gettext_lazy("time"), default=timezone.now, db_index=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=gettext_lazy("by"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+"
+    )
+    verb = models.CharField(verbose_name=gettext_lazy("action"), max_length=40)
     # SET_NULL: the log outlives what it records (an account's deletion is itself an event).
-    account = models.ForeignKey(OfficialAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
-    object_type = models.CharField(max_length=40)
-    object_id = models.BigIntegerField(null=True, blank=True)
-    note = models.TextField(blank=True)
+    account = models.ForeignKey(
+        OfficialAccount, verbose_name=gettext_lazy("account"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="events"
+    )
+    object_type = models.CharField(verbose_name=gettext_lazy("object type"), max_length=40)
+    object_id = models.BigIntegerField(verbose_name=gettext_lazy("object id"), null=True, blank=True)
+    note = models.TextField(verbose_name=gettext_lazy("note"), blank=True)
 
     class Meta:
         verbose_name = gettext_lazy("audit event")
@@ -77,20 +83,29 @@ class FollowerImport(models.Model):
         DONE = "done", gettext_lazy("Done")
         FAILED = "failed", gettext_lazy("Nothing imported")
 
-    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="follower_imports")
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    name = models.CharField(max_length=255)
-    data = models.BinaryField(blank=True)  # emptied when the import ends
-    size = models.PositiveBigIntegerField(default=0)
-    skip_invalid = models.BooleanField(default=False)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    summary = models.TextField(blank=True)
-    problems = models.JSONField(default=list, blank=True)  # the first line-numbered problems, as the command lists them
-    problem_count = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    account = models.ForeignKey(
+        OfficialAccount, verbose_name=gettext_lazy("account"), on_delete=models.CASCADE, related_name="follower_imports"
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=gettext_lazy("uploaded by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+"
+    )
+    name = models.CharField(verbose_name=gettext_lazy("file name"), max_length=255)
+    data = models.BinaryField(verbose_name=gettext_lazy("file contents"), blank=True)  # emptied when the import ends
+    size = models.PositiveBigIntegerField(verbose_name=gettext_lazy("size (bytes)"), default=0)
+    skip_invalid = models.BooleanField(verbose_name=gettext_lazy("skip invalid lines"), default=False)
+    status = models.CharField(
+        verbose_name=gettext_lazy("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    summary = models.TextField(verbose_name=gettext_lazy("summary"), blank=True)
+    problems = models.JSONField(  # the first line-numbered problems, as the command lists them
+        verbose_name=gettext_lazy("problems"), default=list, blank=True
+    )
+    problem_count = models.PositiveIntegerField(verbose_name=gettext_lazy("number of problems"), default=0)
+    error = models.TextField(verbose_name=gettext_lazy("error"), blank=True)
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("uploaded"), default=timezone.now)
+    started_at = models.DateTimeField(verbose_name=gettext_lazy("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(verbose_name=gettext_lazy("finished"), null=True, blank=True)
 
     class Meta:
         verbose_name = gettext_lazy("follower import")
