@@ -47,7 +47,7 @@ class AuditEvent(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=gettext_lazy("by"), null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+"
     )
-    verb = models.CharField(verbose_name=gettext_lazy("action"), max_length=40)
+    verb = models.CharField(verbose_name=gettext_lazy("action"), max_length=40, choices=Verb.choices)
     # SET_NULL: the log outlives what it records (an account's deletion is itself an event).
     account = models.ForeignKey(
         OfficialAccount, verbose_name=gettext_lazy("account"), null=True, blank=True, on_delete=models.SET_NULL,
