@@ -83,14 +83,15 @@ def test_a_saved_drafts_warning_is_shown_once_in_the_box(client, people, make_ac
     assert page.request["PATH_INFO"] == change_url(b)
     [warning] = services.eligibility_report(b).warnings
     assert "has no certification valid" in warning.message
-    assert text(page).count(warning.message) == 1
+    said = "has no certification valid"  # the message names the time of the check: compare a part
+    assert text(page).count(said) == 1
     assert 'id="bc-eligibility-warnings"' in page.content.decode()
     assert "Saved, with 1 warning: see below." in messages_of(page)
 
     # Saved again from its change page: still once.
     data = form_data(client.get(change_url(b)), "broadcast_form")
     page = client.post(change_url(b), {**data, "title": "To our VIPs", "_continue": "1"}, follow=True)
-    assert text(page).count(warning.message) == 1
+    assert text(page).count(said) == 1
     assert "Saved, with 1 warning: see below." in messages_of(page)
 
 
