@@ -69,7 +69,7 @@ CASES = {
         lambda account: {"name": "Copycat", "app_id": "wx00000000000000ab", "kind": "service"},
         lambda account: OfficialAccount.objects.create(name="First", app_id="wx00000000000000ab", kind="service"),
         lambda account: OfficialAccount.objects.filter(app_id="wx00000000000000ab").count(),
-        "Official account with this App id already exists.",
+        "Official account with this AppID already exists.",
     ),
 }
 

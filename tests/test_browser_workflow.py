@@ -122,7 +122,9 @@ def test_the_operators_day(live_server, celery_worker_process, settings):
         expect(op.locator("#id_tag option", has_text="vip")).to_have_count(1)
         op.select_option("#id_tag", label="vip")
         op.get_by_role("button", name="Save and continue editing").click()
-        expect(op.locator(".messagelist .warning")).to_contain_text("has no certification valid")
+        # Said once: the message points to the warnings box, which says what is wrong.
+        expect(op.locator(".messagelist .warning")).to_have_text("Saved, with 1 warning: see below.")
+        expect(op.locator("#bc-eligibility-warnings")).to_contain_text("has no certification valid")
         expect(op.locator("#bc-eligibility-warnings")).to_contain_text("still pending")
         b = Broadcast.objects.get(title="Autumn menu")
         assert (b.status, b.audience) == (Broadcast.Status.DRAFT, Broadcast.Audience.TAG)

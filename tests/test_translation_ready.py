@@ -601,3 +601,49 @@ def test_every_model_names_itself_in_words_a_translator_sees():
         if not isinstance(model._meta.original_attrs.get(name), Promise)
     ]
     assert not bare, f"declare these with gettext_lazy: {bare}"
+
+
+def unlabelled_fields(models) -> list[str]:
+    """The fields of `models` whose label Django would make from the field's name ("cover url"):
+    such a label never reaches the catalogue. Auto-created fields (the `id`, the link tables of a
+    many-to-many) are Django's own and exempt."""
+    from django.utils.functional import Promise
+
+    return [
+        f"{model.__name__}.{field.name}"
+        for model in models
+        for field in (*model._meta.local_fields, *model._meta.local_many_to_many)
+        if not field.auto_created and not isinstance(field.verbose_name, Promise)
+    ]
+
+
+def test_every_model_field_labels_itself_in_words_a_translator_sees():
+    """The admin's form labels and column headers come from the fields' verbose_name: each field of
+    our models declares one with gettext_lazy, in the console's words ("send time", "clientmsgid")."""
+    from django.apps import apps
+
+    models = [model for app in ("accounts", "broadcasts", "api") for model in apps.get_app_config(app).get_models()]
+    bare = unlabelled_fields(models)
+    assert not bare, f"give these fields verbose_name=gettext_lazy(…): {bare}"
+
+
+def test_the_field_label_check_finds_a_field_without_a_label():
+    from django.db import models
+    from django.test.utils import isolate_apps
+    from django.utils.translation import gettext_lazy
+
+    with isolate_apps("tests"):
+
+        class Sample(models.Model):
+            title = models.CharField(verbose_name=gettext_lazy("title"), max_length=10)
+            cover_url = models.URLField()
+            plain = models.CharField("plain words", max_length=10)
+            others = models.ManyToManyField("self")
+
+            class Meta:
+                app_label = "tests"
+
+            def __str__(self):
+                return self.title
+
+        assert unlabelled_fields([Sample]) == ["Sample.cover_url", "Sample.plain", "Sample.others"]

@@ -185,9 +185,12 @@ class BroadcastAdmin(
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return self.add_fieldsets
-        sets = [*self.content_fieldsets, self.review_fieldset]
+        name, review = self.review_fieldset
+        if obj.channel != Broadcast.Channel.API:  # a console broadcast's id is the add form's one-time token
+            review = {**review, "fields": tuple(f for f in review["fields"] if f != "client_msg_id")}
+        sets = [*self.content_fieldsets, (name, review)]
         if not self.has_change_permission(request, obj):
-            sets[1] = readonly_audience_fieldset(sets[1])  # the list's openids, no upload
+            sets[1] = readonly_audience_fieldset(sets[1], obj)  # the audience's own field, no upload
         if is_live(obj):
             # Approved, sending, paused: the live bar alone (it shows the send start, the counters as they
             # move); the stored counters and times, drawn once, would contradict it until a reload.
@@ -216,7 +219,8 @@ class BroadcastAdmin(
         else:
             stored = form.instance
         if "_submit_for_review" not in request.POST:
-            self._warn_eligibility(request, stored)  # submitting shows them on the page it lands on
+            # Submitting shows them on the page it lands on; so does "Save and continue editing" (the box).
+            self._warn_eligibility(request, stored, box_below="_continue" in request.POST)
         return stored
 
     def save_model(self, request, obj, form, change):
@@ -230,8 +234,16 @@ class BroadcastAdmin(
             return HttpResponseRedirect(self._change_url(obj))
         return super().response_change(request, obj)
 
-    def _warn_eligibility(self, request, obj) -> None:
-        for warning in services.eligibility_report(obj).warnings:
+    def _warn_eligibility(self, request, obj, *, box_below: bool) -> None:
+        warnings = services.eligibility_report(obj).warnings
+        if warnings and box_below:  # the change page lists them in its warnings box: said once, there
+            n = len(warnings)
+            message = ngettext(
+                "Saved, with %(count)s warning: see below.", "Saved, with %(count)s warnings: see below.", n
+            )
+            self.message_user(request, message % {"count": n}, messages.WARNING)
+            return
+        for warning in warnings:
             self.message_user(request, warning.message, messages.WARNING)
 
     def add_view(self, request, form_url="", extra_context=None):
@@ -377,14 +389,22 @@ def custom_menu(account) -> list[MenuItem]:
     )
 
 
+REVIEW_OPENIDS = 20  # the openids of a follower list the review page names
+
+
 def review_context(request, b: Broadcast) -> dict:
     """What a reviewer sees: the preview, findings, audience size, quota position and the decisions."""
     account = b.account
     certification = account.current_certification(b.send_time) if account.is_service else None
     suspended = account.is_suspended(b.send_time)
+    openids = selectors.recipient_openids(b) if b.audience == Broadcast.Audience.FOLLOWERS else []
     return {
         "broadcast": b,
         "account": account,
+        # A follower list: how many openids, the first REVIEW_OPENIDS of them and how many more.
+        "recipient_count": len(openids),
+        "recipient_openids": openids[:REVIEW_OPENIDS],
+        "recipients_more": max(len(openids) - REVIEW_OPENIDS, 0),
         "folded": account.folds_messages,
         "has_custom_menu": account.has_custom_menu,
         "menu": custom_menu(account),

@@ -39,10 +39,16 @@ def _bad_request(message: str, status: int = 400) -> JsonResponse:
     return JsonResponse({"error": message, "text": message}, status=status)
 
 
-def readonly_audience_fieldset(fieldset: tuple) -> tuple:
-    """The audience fieldset of a broadcast nobody may edit any more: the list's openids as text."""
+def readonly_audience_fieldset(fieldset: tuple, obj: Broadcast) -> tuple:
+    """The audience fieldset of a broadcast this person may not edit: the audience's own field only
+    (the tag of a tag send, the list's openids as text), no upload."""
     name, options = fieldset
-    fields = [f for f in options["fields"] if f not in ("recipients_file", "audience_size_live")]
+    hidden = {"recipients_file", "audience_size_live"}
+    if obj.audience != Broadcast.Audience.TAG:
+        hidden.add("tag")
+    if obj.audience != Broadcast.Audience.FOLLOWERS:
+        hidden.add("recipients")
+    fields = [f for f in options["fields"] if f not in hidden]
     return name, {**options, "fields": tuple("recipient_openids" if f == "recipients" else f for f in fields)}
 
 

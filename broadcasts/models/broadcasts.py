@@ -50,47 +50,68 @@ class Broadcast(models.Model):
         REJECTED = "rejected", _("Rejected")
         CANCELLED = "cancelled", _("Cancelled")
 
-    account = models.ForeignKey(OfficialAccount, on_delete=models.PROTECT, related_name="broadcasts")
-    title = models.CharField(max_length=200)
-    message_type = models.CharField(max_length=10, choices=MessageType.choices, default=MessageType.TEXT)
-    body = models.TextField(blank=True)
-    url = models.URLField(max_length=1024, blank=True, help_text=_("Article link (article messages)."))
-    cover_url = models.URLField(max_length=1024, blank=True, help_text=_("Cover or image URL (article and image messages)."))
-    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.CONSOLE)
-    audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.ALL)
-    tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.PROTECT, related_name="broadcasts")
+    account = models.ForeignKey(
+        OfficialAccount, verbose_name=_("account"), on_delete=models.PROTECT, related_name="broadcasts"
+    )
+    title = models.CharField(verbose_name=_("title"), max_length=200)
+    message_type = models.CharField(
+        verbose_name=_("message type"), max_length=10, choices=MessageType.choices, default=MessageType.TEXT
+    )
+    body = models.TextField(verbose_name=_("text"), blank=True)
+    url = models.URLField(
+        verbose_name=_("article URL"), max_length=1024, blank=True, help_text=_("Article link (article messages).")
+    )
+    cover_url = models.URLField(
+        verbose_name=_("cover image URL"), max_length=1024, blank=True,
+        help_text=_("Cover or image URL (article and image messages).")
+    )
+    channel = models.CharField(
+        verbose_name=_("channel"), max_length=10, choices=Channel.choices, default=Channel.CONSOLE
+    )
+    audience = models.CharField(
+        verbose_name=_("audience"), max_length=10, choices=Audience.choices, default=Audience.ALL
+    )
+    tag = models.ForeignKey(
+        Tag, verbose_name=_("tag"), null=True, blank=True, on_delete=models.PROTECT, related_name="broadcasts"
+    )
     # A follower list (API sends: up to 10,000 a broadcast). No database FKs on the link table, as on
     # the tag links: the deferred per-row checks cost more at commit than the one INSERT … SELECT
     # (sql.insert_recipients) that writes ids validate_draft has just found among the account's followers.
-    recipients = models.ManyToManyField(Follower, blank=True, related_name="targeted_broadcasts", db_constraint=False)
+    recipients = models.ManyToManyField(
+        Follower, verbose_name=_("recipients"), blank=True, related_name="targeted_broadcasts", db_constraint=False
+    )
     # The caller's id of the send (or, from the API, a digest of audience and content): unique per
     # account for CLIENT_MSG_ID_WINDOW, under the account's row lock (services.create_broadcast).
     # NULL, not "", when absent: the index below holds only ids that were given.
-    client_msg_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    client_msg_id = models.CharField(verbose_name=_("clientmsgid"), max_length=64, null=True, blank=True)  # noqa: DJ001
+    status = models.CharField(verbose_name=_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    submitted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(verbose_name=_("created"), default=timezone.now)
+    submitted_at = models.DateTimeField(verbose_name=_("submitted"), null=True, blank=True)
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("reviewed by"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+"
     )
-    reviewed_at = models.DateTimeField(null=True, blank=True)
-    review_note = models.TextField(blank=True)
-    scheduled_at = models.DateTimeField(null=True, blank=True, help_text=_("Send time; empty means now."))
+    reviewed_at = models.DateTimeField(verbose_name=_("reviewed"), null=True, blank=True)
+    review_note = models.TextField(verbose_name=_("review note"), blank=True)
+    scheduled_at = models.DateTimeField(
+        verbose_name=_("send time"), null=True, blank=True, help_text=_("Send time; empty means now.")
+    )
     # Moderation findings of flag rules: [{"rule": id, "pattern": ..., "match": ..., "excerpt": ...}]
-    findings = models.JSONField(default=list, blank=True)
+    findings = models.JSONField(verbose_name=_("moderation findings"), default=list, blank=True)
     # Delivery progress (the platform's job-finished totals).
-    total_count = models.PositiveIntegerField(default=0)
-    filtered_count = models.PositiveIntegerField(default=0)
-    sent_count = models.PositiveIntegerField(default=0)
-    error_count = models.PositiveIntegerField(default=0)
-    batch_count = models.PositiveIntegerField(default=0)
-    batches_done = models.PositiveIntegerField(default=0)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    failure_reason = models.TextField(blank=True)
+    total_count = models.PositiveIntegerField(verbose_name=_("total"), default=0)
+    filtered_count = models.PositiveIntegerField(verbose_name=_("filtered"), default=0)
+    sent_count = models.PositiveIntegerField(verbose_name=_("sent"), default=0)
+    error_count = models.PositiveIntegerField(verbose_name=_("errors"), default=0)
+    batch_count = models.PositiveIntegerField(verbose_name=_("batches"), default=0)
+    batches_done = models.PositiveIntegerField(verbose_name=_("batches done"), default=0)
+    started_at = models.DateTimeField(verbose_name=_("sending started"), null=True, blank=True)
+    finished_at = models.DateTimeField(verbose_name=_("sending finished"), null=True, blank=True)
+    failure_reason = models.TextField(verbose_name=_("failure reason"), blank=True)
 
     class Meta:
         verbose_name = _("broadcast")
@@ -160,13 +181,19 @@ class PreviewMessage(models.Model):
     message to one follower, outside the account quota and the follower cap (R3a, R5), and not a
     broadcast, so no quota count sees it. The row is the message as the follower received it."""
 
-    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="previews")
-    follower = models.ForeignKey(Follower, on_delete=models.CASCADE, related_name="previews")
-    message_type = models.CharField(max_length=10, choices=Broadcast.MessageType.choices)
-    body = models.TextField()
+    account = models.ForeignKey(
+        OfficialAccount, verbose_name=_("account"), on_delete=models.CASCADE, related_name="previews"
+    )
+    follower = models.ForeignKey(
+        Follower, verbose_name=_("follower"), on_delete=models.CASCADE, related_name="previews"
+    )
+    message_type = models.CharField(
+        verbose_name=_("message type"), max_length=10, choices=Broadcast.MessageType.choices
+    )
+    body = models.TextField(verbose_name=_("text"))
     # Moderation findings of flag rules (a block rule refuses the preview), as on a broadcast.
-    findings = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    findings = models.JSONField(verbose_name=_("moderation findings"), default=list, blank=True)
+    created_at = models.DateTimeField(verbose_name=_("sent"), default=timezone.now)
 
     class Meta:
         verbose_name = _("preview message")
@@ -188,13 +215,15 @@ class QuotaPolicy(models.Model):
         WEEK = "week", _("ISO week")
         MONTH = "month", _("Calendar month")
 
-    kind = models.CharField(max_length=12, choices=OfficialAccount.Kind.choices)
-    scope = models.CharField(max_length=10, choices=Scope.choices)
-    limit = models.PositiveIntegerField()
-    period = models.CharField(max_length=5, choices=Period.choices)
-    effective_from = models.DateTimeField()
-    effective_until = models.DateTimeField(null=True, blank=True, help_text=_("Empty: in force until changed."))
-    note = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(verbose_name=_("account kind"), max_length=12, choices=OfficialAccount.Kind.choices)
+    scope = models.CharField(verbose_name=_("scope"), max_length=10, choices=Scope.choices)
+    limit = models.PositiveIntegerField(verbose_name=_("limit"))
+    period = models.CharField(verbose_name=_("period"), max_length=5, choices=Period.choices)
+    effective_from = models.DateTimeField(verbose_name=_("in force from"))
+    effective_until = models.DateTimeField(
+        verbose_name=_("in force until"), null=True, blank=True, help_text=_("Empty: in force until changed.")
+    )
+    note = models.CharField(verbose_name=_("note"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("quota policy")
@@ -237,13 +266,19 @@ class QuotaPolicy(models.Model):
 class QuotaReservation(models.Model):
     """The account-quota slot a broadcast holds in its window (R2/R3)."""
 
-    broadcast = models.OneToOneField(Broadcast, on_delete=models.CASCADE, related_name="reservation")
-    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="quota_reservations")
-    policy = models.ForeignKey(QuotaPolicy, on_delete=models.PROTECT, related_name="reservations")
-    window_start = models.DateTimeField()
-    window_end = models.DateTimeField()
-    slot = models.PositiveIntegerField()
-    created_at = models.DateTimeField(default=timezone.now)
+    broadcast = models.OneToOneField(
+        Broadcast, verbose_name=_("broadcast"), on_delete=models.CASCADE, related_name="reservation"
+    )
+    account = models.ForeignKey(
+        OfficialAccount, verbose_name=_("account"), on_delete=models.CASCADE, related_name="quota_reservations"
+    )
+    policy = models.ForeignKey(
+        QuotaPolicy, verbose_name=_("quota policy"), on_delete=models.PROTECT, related_name="reservations"
+    )
+    window_start = models.DateTimeField(verbose_name=_("window start"))
+    window_end = models.DateTimeField(verbose_name=_("window end"))
+    slot = models.PositiveIntegerField(verbose_name=_("slot"))
+    created_at = models.DateTimeField(verbose_name=_("reserved"), default=timezone.now)
 
     class Meta:
         verbose_name = _("quota reservation")
@@ -269,6 +304,7 @@ class ContentRule(models.Model):
         FLAG = "flag", _("Flag for the reviewer")
 
     pattern = models.CharField(
+        verbose_name=_("pattern"),
         max_length=500,
         help_text=_(
             "Keyword: matches whole words, ignoring case, width (full-width letters), invisible characters "
@@ -282,12 +318,14 @@ class ContentRule(models.Model):
             "subdomain, in the URL, the cover URL and the text."
         ),
     )
-    match = models.CharField(max_length=10, choices=Match.choices, default=Match.KEYWORD)
-    action = models.CharField(max_length=5, choices=Action.choices, default=Action.FLAG)
-    points = models.PositiveIntegerField(default=10, help_text=_("Violation points a blocked broadcast costs."))
-    active = models.BooleanField(default=True)
-    note = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    match = models.CharField(verbose_name=_("match"), max_length=10, choices=Match.choices, default=Match.KEYWORD)
+    action = models.CharField(verbose_name=_("action"), max_length=5, choices=Action.choices, default=Action.FLAG)
+    points = models.PositiveIntegerField(
+        verbose_name=_("points"), default=10, help_text=_("Violation points a blocked broadcast costs.")
+    )
+    active = models.BooleanField(verbose_name=_("active"), default=True)
+    note = models.CharField(verbose_name=_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(verbose_name=_("created"), default=timezone.now)
 
     class Meta:
         verbose_name = _("content rule")
@@ -347,17 +385,26 @@ class ContentRule(models.Model):
 
 
 class Violation(models.Model):
-    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="violations")
-    broadcast = models.ForeignKey(Broadcast, null=True, blank=True, on_delete=models.SET_NULL, related_name="violations")
-    rule = models.ForeignKey(ContentRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="violations")
-    points = models.PositiveIntegerField()
-    created_at = models.DateTimeField(default=timezone.now)
-    # Voided by ops (services.void_violation): kept for the record, its points no longer count (R7).
-    voided_at = models.DateTimeField(null=True, blank=True)
-    voided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    account = models.ForeignKey(
+        OfficialAccount, verbose_name=_("account"), on_delete=models.CASCADE, related_name="violations"
     )
-    void_reason = models.TextField(blank=True)
+    broadcast = models.ForeignKey(
+        Broadcast, verbose_name=_("broadcast"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="violations"
+    )
+    rule = models.ForeignKey(
+        ContentRule, verbose_name=_("content rule"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="violations"
+    )
+    points = models.PositiveIntegerField(verbose_name=_("points"))
+    created_at = models.DateTimeField(verbose_name=_("recorded"), default=timezone.now)
+    # Voided by ops (services.void_violation): kept for the record, its points no longer count (R7).
+    voided_at = models.DateTimeField(verbose_name=_("voided"), null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("voided by"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+"
+    )
+    void_reason = models.TextField(verbose_name=_("reason for voiding"), blank=True)
 
     class Meta:
         verbose_name = _("violation")

@@ -21,22 +21,27 @@ class DeliveryBatch(models.Model):
         DONE = "done", gettext_lazy("Done")
 
     # Indexed by the unique (broadcast, number) constraint.
-    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="batches", db_index=False)
-    number = models.PositiveIntegerField()
-    first_follower_id = models.BigIntegerField()
-    last_follower_id = models.BigIntegerField()
-    size = models.PositiveIntegerField()
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    heartbeat = models.DateTimeField(null=True, blank=True)
+    broadcast = models.ForeignKey(
+        Broadcast, verbose_name=gettext_lazy("broadcast"), on_delete=models.CASCADE, related_name="batches",
+        db_index=False
+    )
+    number = models.PositiveIntegerField(verbose_name=gettext_lazy("batch number"))
+    first_follower_id = models.BigIntegerField(verbose_name=gettext_lazy("first follower id"))
+    last_follower_id = models.BigIntegerField(verbose_name=gettext_lazy("last follower id"))
+    size = models.PositiveIntegerField(verbose_name=gettext_lazy("size"))
+    status = models.CharField(
+        verbose_name=gettext_lazy("status"), max_length=8, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveIntegerField(verbose_name=gettext_lazy("attempts"), default=0)
+    heartbeat = models.DateTimeField(verbose_name=gettext_lazy("last heartbeat"), null=True, blank=True)
     # The attempt handing a `sending` batch to an external backend now ("" when none is): a
     # duplicate task leaves a live claim alone; only a stale one (old heartbeat) is taken over.
-    claim = models.CharField(max_length=32, blank=True, default="")
-    finished_at = models.DateTimeField(null=True, blank=True)
-    sent_count = models.PositiveIntegerField(default=0)
-    filtered_count = models.PositiveIntegerField(default=0)
-    error_count = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
+    claim = models.CharField(verbose_name=gettext_lazy("claim"), max_length=32, blank=True, default="")
+    finished_at = models.DateTimeField(verbose_name=gettext_lazy("finished"), null=True, blank=True)
+    sent_count = models.PositiveIntegerField(verbose_name=gettext_lazy("sent"), default=0)
+    filtered_count = models.PositiveIntegerField(verbose_name=gettext_lazy("filtered"), default=0)
+    error_count = models.PositiveIntegerField(verbose_name=gettext_lazy("errors"), default=0)
+    last_error = models.TextField(verbose_name=gettext_lazy("last error"), blank=True)
 
     class Meta:
         verbose_name = gettext_lazy("delivery batch")
@@ -65,14 +70,16 @@ class Delivery(models.Model):
     # Rows are written only by the delivery engine from ids it has just read; Django's
     # on_delete=CASCADE still removes them with their broadcast or follower.
     broadcast = models.ForeignKey(
-        Broadcast, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False, db_index=False
+        Broadcast, verbose_name=gettext_lazy("broadcast"), on_delete=models.CASCADE, related_name="deliveries",
+        db_constraint=False, db_index=False
     )
     follower = models.ForeignKey(
-        Follower, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False, db_index=False
+        Follower, verbose_name=gettext_lazy("follower"), on_delete=models.CASCADE, related_name="deliveries",
+        db_constraint=False, db_index=False
     )
-    status = models.CharField(max_length=8, choices=Status.choices)
-    error = models.TextField(blank=True)
-    delivered_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(verbose_name=gettext_lazy("status"), max_length=8, choices=Status.choices)
+    error = models.TextField(verbose_name=gettext_lazy("error"), blank=True)
+    delivered_at = models.DateTimeField(verbose_name=gettext_lazy("time"), default=timezone.now)
 
     class Meta:
         verbose_name = gettext_lazy("delivery")
@@ -97,10 +104,11 @@ class FollowerQuotaUsage(models.Model):
 
     # No FK constraint or separate index: see Delivery; the unique constraint leads with follower.
     follower = models.ForeignKey(
-        Follower, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+        Follower, verbose_name=gettext_lazy("follower"), on_delete=models.CASCADE, related_name="+",
+        db_constraint=False, db_index=False
     )
-    window_start = models.DateField()
-    count = models.PositiveIntegerField(default=0)
+    window_start = models.DateField(verbose_name=gettext_lazy("window start"))
+    count = models.PositiveIntegerField(verbose_name=gettext_lazy("broadcasts received"), default=0)
 
     class Meta:
         verbose_name = gettext_lazy("follower quota usage")
@@ -118,13 +126,18 @@ class InboxMessage(models.Model):
 
     # No FK constraints or single-column indexes: see Delivery.
     follower = models.ForeignKey(
-        Follower, on_delete=models.CASCADE, related_name="inbox", db_constraint=False, db_index=False
+        Follower, verbose_name=gettext_lazy("follower"), on_delete=models.CASCADE, related_name="inbox",
+        db_constraint=False, db_index=False
     )
     broadcast = models.ForeignKey(
-        Broadcast, on_delete=models.CASCADE, related_name="inbox_messages", db_constraint=False, db_index=False
+        Broadcast, verbose_name=gettext_lazy("broadcast"), on_delete=models.CASCADE, related_name="inbox_messages",
+        db_constraint=False, db_index=False
     )
-    folded = models.BooleanField(help_text=gettext_lazy("Folded into the subscriptions folder (subscription accounts)."))
-    created_at = models.DateTimeField(default=timezone.now)
+    folded = models.BooleanField(
+        verbose_name=gettext_lazy("folded"),
+        help_text=gettext_lazy("Folded into the subscriptions folder (subscription accounts).")
+    )
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("delivered"), default=timezone.now)
 
     class Meta:
         verbose_name = gettext_lazy("inbox message")
@@ -148,17 +161,25 @@ class PushAttempt(models.Model):
         GAVE_UP = "gave_up", gettext_lazy("Failed, gave up")
         REFUSED = "refused", gettext_lazy("Refused by the server")
 
-    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="push_attempts")
-    number = models.PositiveIntegerField()
-    at = models.DateTimeField(default=timezone.now)
-    url = models.URLField(max_length=1024)
-    encrypted = models.BooleanField(help_text=gettext_lazy("Sent in the platform's safe mode (AES)."))
-    event_xml = models.TextField(help_text=gettext_lazy("The event before encryption."))
-    outcome = models.CharField(max_length=10, choices=Outcome.choices)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    response = models.TextField(blank=True, help_text=gettext_lazy("The start of the server's answer."))
-    error = models.TextField(blank=True)
-    duration_ms = models.PositiveIntegerField(default=0)
+    broadcast = models.ForeignKey(
+        Broadcast, verbose_name=gettext_lazy("broadcast"), on_delete=models.CASCADE, related_name="push_attempts"
+    )
+    number = models.PositiveIntegerField(verbose_name=gettext_lazy("attempt"))
+    at = models.DateTimeField(verbose_name=gettext_lazy("time"), default=timezone.now)
+    url = models.URLField(verbose_name=gettext_lazy("server URL"), max_length=1024)
+    encrypted = models.BooleanField(
+        verbose_name=gettext_lazy("encrypted"), help_text=gettext_lazy("Sent in the platform's safe mode (AES).")
+    )
+    event_xml = models.TextField(
+        verbose_name=gettext_lazy("event XML"), help_text=gettext_lazy("The event before encryption.")
+    )
+    outcome = models.CharField(verbose_name=gettext_lazy("outcome"), max_length=10, choices=Outcome.choices)
+    status_code = models.PositiveSmallIntegerField(verbose_name=gettext_lazy("HTTP status"), null=True, blank=True)
+    response = models.TextField(
+        verbose_name=gettext_lazy("response"), blank=True, help_text=gettext_lazy("The start of the server's answer.")
+    )
+    error = models.TextField(verbose_name=gettext_lazy("error"), blank=True)
+    duration_ms = models.PositiveIntegerField(verbose_name=gettext_lazy("duration (ms)"), default=0)
 
     class Meta:
         ordering = ["broadcast_id", "number"]
