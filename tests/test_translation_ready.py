@@ -285,6 +285,10 @@ class Finder(ast.NodeVisitor):
         name = call_name(node.func)
         if name in self.refusals or name in REFUSALS:
             self.flag(node, [s for a in node.args[:1] for s in bare_literals(a)])
+            # ValidationError({"field": "message", ...}): the messages are the dict's values.
+            for a in node.args[:1]:
+                if isinstance(a, ast.Dict):
+                    self.flag(node, [s for v in a.values for s in bare_literals(v)])
             self.flag(node, [s for k in node.keywords if k.arg == "message" for s in bare_literals(k.value)])
         elif name == "add_error":  # form.add_error(field, message)
             self.flag(node, [s for a in node.args[1:2] for s in bare_literals(a)])

@@ -245,7 +245,7 @@ class QuotaPolicy(models.Model):
         if self.limit is not None and self.limit < 1:
             raise ValidationError({"limit": _("A limit is at least 1; to stop broadcasts, suspend the account.")})
         if self.effective_until and self.effective_from and self.effective_until <= self.effective_from:
-            raise ValidationError({"effective_until": "A policy must end after it starts."})
+            raise ValidationError({"effective_until": _("A policy must end after it starts.")})
         if not (self.kind and self.scope and self.effective_from):
             return
         overlapping = QuotaPolicy.objects.filter(kind=self.kind, scope=self.scope).exclude(pk=self.pk)
@@ -414,4 +414,6 @@ class Violation(models.Model):
 
     def __str__(self):
         points = ngettext("%(n)d point", "%(n)d points", self.points) % {"n": self.points}
-        return f"{self.account}: {points}" + (" (voided)" if self.voided_at else "")
+        if self.voided_at:
+            return _("%(account)s: %(points)s (voided)") % {"account": self.account, "points": points}
+        return _("%(account)s: %(points)s") % {"account": self.account, "points": points}
