@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent
+from broadcasts import services, windows
 from tests.factories import make_account, make_dispatched, make_followers, make_pending, make_user
 
 pytestmark = pytest.mark.django_db
@@ -36,3 +37,25 @@ def test_the_dispatch_note_counts_followers_and_batches_in_words_that_agree():
     b = make_dispatched(account)
     note = AuditEvent.objects.get(object_type="broadcast", object_id=b.pk, verb=AuditEvent.Verb.DISPATCHED).note
     assert note == "1 follower in 1 batch"
+
+
+def test_pause_and_resume_notes_count_batches_in_words_that_agree():
+    account = make_account(certified=True)
+    make_followers(account, 1)
+    b = make_dispatched(account)
+    reviewer = make_user("rita", role="reviewer")
+    services.resume_broadcast(services.pause_broadcast(b, by=reviewer), by=reviewer)
+    notes = dict(
+        AuditEvent.objects.filter(object_type="broadcast", object_id=b.pk, verb__in=["paused", "resumed"]).values_list(
+            "verb", "note"
+        )
+    )
+    assert notes == {"paused": "0 of 1 batch done", "resumed": "1 batch queued again"}
+
+
+def test_the_next_window_opening_at_a_policy_change_reads_with_seconds(settings):
+    settings.PLATFORM_TIME_ZONE = "Asia/Shanghai"
+    shanghai = ZoneInfo("Asia/Shanghai")
+    window = windows.window_for("month", datetime(2031, 11, 10, 12, tzinfo=shanghai))
+    policy_ends = datetime(2031, 11, 20, 10, 30, 15, tzinfo=shanghai)
+    assert windows.next_window_opens(window, policy_ends) == "2031-11-20 10:30:15"
