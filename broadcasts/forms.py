@@ -256,16 +256,27 @@ class _SendTimeForm(forms.Form):
 
 class ApproveForm(_SendTimeForm):
     send_at = _send_time_field(required=False, help_text="")
+    # The version of the broadcast the reviewer's page showed (services.draft_version; for_broadcast sets it):
+    # approval of a broadcast changed since is refused (edit_conflict). Empty (a bulk approval) checks nothing.
+    seen_version = FormTokenField(widget=forms.HiddenInput, required=False)
+    shown_version = ""
+
+    @classmethod
+    def for_broadcast(cls, b: Broadcast) -> type[ApproveForm]:
+        """This form for the page that shows `b` as it is now."""
+        return type(cls.__name__, (cls,), {"shown_version": services.draft_version(b)})
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.initial["seen_version"] = self.shown_version
         self.fields["send_at"].help_text = _(
             "Optional, in %(zone)s. Empty keeps the broadcast's own send time (or sends it now)."
         ) % {"zone": _zone_name()}
 
     def service_kwargs(self) -> dict:
         send_at = self.cleaned_data.get("send_at")
-        return {"send_at": send_at} if send_at else {}
+        seen = self.cleaned_data.get("seen_version")
+        return {**({"send_at": send_at} if send_at else {}), **({"expected_version": seen} if seen else {})}
 
 
 class RescheduleForm(_SendTimeForm):

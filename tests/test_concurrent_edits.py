@@ -97,3 +97,34 @@ def test_the_service_refuses_an_edit_of_a_version_that_is_gone(draft):
     assert refused.value.code == "edit_conflict"
     draft.refresh_from_db()
     assert draft.title == "Changed meanwhile"
+
+
+def test_approval_from_a_review_page_opened_before_the_content_changed_approves_nothing(draft, make_user):
+    olga = draft.created_by
+    services.submit_broadcast(draft, by=olga)
+    rita = Client()
+    rita.force_login(make_user("rita", role="reviewer"))
+    review_url = reverse("admin:broadcasts_broadcast_review", args=[draft.pk])
+    approve = form_data(rita.get(review_url), "bc-approve-form")
+    # Meanwhile the author takes it back, changes the body and submits it again.
+    services.withdraw_broadcast(draft, by=olga)
+    services.update_broadcast(draft, by=olga, body="Fifty percent off, today only!")
+    services.submit_broadcast(draft, by=olga)
+    transition = reverse("admin:broadcasts_broadcast_transition", args=[draft.pk, "approve"])
+    response = rita.post(transition, approve, follow=True)
+    draft.refresh_from_db()
+    assert draft.status == Broadcast.Status.PENDING_REVIEW  # not approved unseen
+    assert any("olga changed this broadcast" in m and "review it again" in m for m in messages_of(response))
+    # The page as it is now approves.
+    approve = form_data(rita.get(review_url), "bc-approve-form")
+    rita.post(transition, approve)
+    draft.refresh_from_db()
+    assert draft.status == Broadcast.Status.APPROVED
+
+
+def test_the_approve_form_carries_no_visible_version_field(draft, make_user):
+    services.submit_broadcast(draft, by=draft.created_by)
+    rita = Client()
+    rita.force_login(make_user("rita", role="reviewer"))
+    page = text(rita.get(reverse("admin:broadcasts_broadcast_review", args=[draft.pk])))
+    assert "version" not in page.lower()

@@ -298,7 +298,7 @@ class BroadcastAdmin(
         back = next_url(request, change_url)
         response = service_action(
             self, request, [obj], t.call,
-            form_class=t.form_class,
+            form_class=t.form_class_for(obj),
             success=lambda done: t.success_message(done[0]),
             template="admin/broadcasts/broadcast/transition.html",
             title=_("%(label)s: “%(title)s”") % {"label": t.label, "title": obj.title},

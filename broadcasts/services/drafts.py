@@ -276,9 +276,10 @@ def draft_version(b: Broadcast) -> str:
     return hashlib.sha256("\x1f".join(values).encode()).hexdigest()[:32]
 
 
-def refuse_stale_edit(b: Broadcast, expected_version: str | None) -> None:
-    """Refuse an edit made on a page that showed another version of the draft (edit_conflict), naming
-    who changed it last and when; None checks nothing (the API and commands edit what they read)."""
+def refuse_stale_edit(b: Broadcast, expected_version: str | None, *, approving: bool = False) -> None:
+    """Refuse an edit (or, `approving`, an approval) made on a page that showed another version of the
+    broadcast (edit_conflict), naming who changed it last and when; None checks nothing (the API and
+    commands act on what they read)."""
     if expected_version is None or expected_version == draft_version(b):
         return
     last = selectors.broadcast_history(b).filter(verb=AuditEvent.Verb.EDITED).order_by("-at", "-id").first()
@@ -286,6 +287,12 @@ def refuse_stale_edit(b: Broadcast, expected_version: str | None) -> None:
         "who": last.by.get_username() if last and last.by else _("someone else"),
         "when": format_moment(last.at) if last else "",
     }
+    if approving:
+        raise EditConflict(
+            _("%(who)s changed this broadcast at %(when)s, after you opened it: review it again before approving.")
+            % values if last else
+            _("This broadcast was changed after you opened it: review it again before approving."),
+        )
     raise EditConflict(
         _("%(who)s changed this draft at %(when)s, after this page was opened. What you typed is still "
           "below, not saved: reload the page to see their version, or save again to replace it with yours.")
