@@ -62,6 +62,7 @@ ERRCODES: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.TIME_IN_FUTURE: (90019, "time in the future"),
     ErrorCode.SEND_TIME_PAST: (90031, "send time in the past"),
     ErrorCode.NOT_AUTHOR: (90032, "not the author"),
+    ErrorCode.EDIT_CONFLICT: (90033, "edit conflict"),
     # The platform events intake's refusals (never answered by this API; listed so the table is whole).
     ErrorCode.SIGNATURE_INVALID: (90020, "signature invalid"),
     ErrorCode.BATCH_TOO_LARGE: (90021, "batch too large"),

@@ -14,6 +14,7 @@ __all__ = [
     "ClientMsgIdTooLong",
     "ContentBlocked",
     "DuplicateClientMsgId",
+    "EditConflict",
     "InvalidMediaId",
     "InvalidMessageType",
     "FourEyes",
@@ -78,6 +79,12 @@ class NotAuthor(BroadcastError):
     """Only the broadcast's author may do this (withdraw it to draft)."""
 
     code = ErrorCode.NOT_AUTHOR
+
+
+class EditConflict(BroadcastError):
+    """A draft saved from a page that showed a version someone has changed since."""
+
+    code = ErrorCode.EDIT_CONFLICT
 
 
 class ClientMsgIdTooLong(InvalidContent):

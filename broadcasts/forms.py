@@ -21,6 +21,7 @@ from operator_console.admin_tools import parse_id, validate_console_datetime
 from operator_console.errors import DomainError
 
 from . import selectors, services
+from .exceptions import EditConflict
 from .models import Broadcast
 from .openid_lists import CSV_MAX_BYTES, OpenidListError, pasted_openids, read_openids
 
@@ -76,6 +77,10 @@ class BroadcastForm(forms.ModelForm):
     """A draft broadcast. Validating it writes nothing; BroadcastAdmin saves it through the services."""
 
     form_token = FormTokenField(widget=forms.HiddenInput, required=False)
+    # The change page's: the version of the draft the page showed (services.draft_version). A save after
+    # someone else's edit is refused (edit_conflict) and the page then carries the new version, so
+    # saving again replaces their edit knowingly.
+    draft_version = FormTokenField(widget=forms.HiddenInput, required=False)
 
     url = forms.URLField(
         max_length=1024, required=False, assume_scheme="https", help_text=gettext_lazy("Article link (article messages).")
@@ -116,6 +121,7 @@ class BroadcastForm(forms.ModelForm):
         self.initial["form_token"] = new_form_token()
         if self.instance.pk is not None:
             self.initial["recipients"] = "\n".join(selectors.recipient_openids(self.instance))
+            self.initial["draft_version"] = services.draft_version(self.instance)
         if "tag" in self.fields:
             # Only the draft's account's tags (the add page: the account posted; its script fills the rest).
             account_id = self.instance.account_id if self.instance.pk is not None else parse_id(
@@ -127,6 +133,13 @@ class BroadcastForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if self.instance.pk is not None:
+            try:  # before anything of the page is set on the instance (_post_clean)
+                services.refuse_stale_edit(self.instance, self.expected_version)
+            except EditConflict as exc:
+                self.add_error(None, exc.message)
+                self.data = self.data.copy()  # the page now carries the version it was refused against
+                self.data[self.add_prefix("draft_version")] = self.initial["draft_version"]
         if data.get("audience") != Broadcast.Audience.TAG:
             data["tag"] = None  # a tag chosen, then another audience: the hidden select's value is dropped
         if data.get("audience") != Broadcast.Audience.FOLLOWERS:
@@ -153,6 +166,11 @@ class BroadcastForm(forms.ModelForm):
     def client_msg_id(self) -> str | None:
         """What de-duplicates this add form's saves (see FORM_TOKEN_PREFIX)."""
         return client_msg_id_for(self.cleaned_data.get("form_token", ""))
+
+    @property
+    def expected_version(self) -> str | None:
+        """The version of the draft this change page showed; None where the form carries none."""
+        return self.cleaned_data.get("draft_version") or None
 
     @property
     def account(self):
@@ -238,16 +256,27 @@ class _SendTimeForm(forms.Form):
 
 class ApproveForm(_SendTimeForm):
     send_at = _send_time_field(required=False, help_text="")
+    # The version of the broadcast the reviewer's page showed (services.draft_version; for_broadcast sets it):
+    # approval of a broadcast changed since is refused (edit_conflict). Empty (a bulk approval) checks nothing.
+    seen_version = FormTokenField(widget=forms.HiddenInput, required=False)
+    shown_version = ""
+
+    @classmethod
+    def for_broadcast(cls, b: Broadcast) -> type[ApproveForm]:
+        """This form for the page that shows `b` as it is now."""
+        return type(cls.__name__, (cls,), {"shown_version": services.draft_version(b)})
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.initial["seen_version"] = self.shown_version
         self.fields["send_at"].help_text = _(
             "Optional, in %(zone)s. Empty keeps the broadcast's own send time (or sends it now)."
         ) % {"zone": _zone_name()}
 
     def service_kwargs(self) -> dict:
         send_at = self.cleaned_data.get("send_at")
-        return {"send_at": send_at} if send_at else {}
+        seen = self.cleaned_data.get("seen_version")
+        return {**({"send_at": send_at} if send_at else {}), **({"expected_version": seen} if seen else {})}
 
 
 class RescheduleForm(_SendTimeForm):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from operator_console.platform_time import in_platform_zone, platform_zone, platform_zone_name
+from operator_console.platform_time import format_moment, in_platform_zone, platform_zone, platform_zone_name
 
 DAY, WEEK, MONTH = "day", "week", "month"
 
@@ -62,5 +62,5 @@ def next_window_opens(window: Window, policy_ends: datetime | None = None) -> st
     if policy_ends is not None and policy_ends < end:
         end = in_platform_zone(policy_ends)
         if (end.hour, end.minute, end.second) != (0, 0, 0):
-            return end.strftime("%Y-%m-%d %H:%M")
-    return end.strftime("%Y-%m-%d")
+            return format_moment(end, zone=False)  # the console's one format, with seconds
+    return format_moment(end, zone=False, date_only=True)

@@ -48,6 +48,7 @@ class ErrorCode(StrEnum):
     INVALID_CONTENT = "invalid_content"
     SEND_TIME_PAST = "send_time_past"
     NOT_AUTHOR = "not_author"
+    EDIT_CONFLICT = "edit_conflict"
     # the advanced mass interface (API): credentials (accounts)
     INVALID_CREDENTIAL = "invalid_credential"
     INVALID_APP_ID = "invalid_app_id"

@@ -191,6 +191,8 @@ class BroadcastAdmin(
         sets = [*self.content_fieldsets, (name, review)]
         if not self.has_change_permission(request, obj):
             sets[1] = readonly_audience_fieldset(sets[1], obj)  # the audience's own field, no upload
+        else:  # the edit page carries the version of the draft it shows (a later save of another's edit is refused)
+            sets[0] = (sets[0][0], {"fields": (*sets[0][1]["fields"], "draft_version")})
         if is_live(obj):
             # Approved, sending, paused: the live bar alone (it shows the send start, the counters as they
             # move); the stored counters and times, drawn once, would contradict it until a reload.
@@ -215,7 +217,9 @@ class BroadcastAdmin(
                 form.account, by=request.user, client_msg_id=form.client_msg_id, **form.draft_values()
             )
         elif changes := form.changes():
-            stored = services.update_broadcast(form.instance, by=request.user, **changes)
+            stored = services.update_broadcast(
+                form.instance, by=request.user, expected_version=form.expected_version, **changes
+            )
         else:
             stored = form.instance
         if "_submit_for_review" not in request.POST:
@@ -306,7 +310,7 @@ class BroadcastAdmin(
         back = next_url(request, change_url)
         response = service_action(
             self, request, [obj], t.call,
-            form_class=t.form_class,
+            form_class=t.form_class_for(obj),
             success=lambda done: t.success_message(done[0]),
             template="admin/broadcasts/broadcast/transition.html",
             title=_("%(label)s: “%(title)s”") % {"label": t.label, "title": obj.title},

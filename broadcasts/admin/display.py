@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from operator_console.platform_time import format_moment
+from operator_console.platform_time import format_moment, in_platform_zone
 
 from .. import lifecycle, selectors
 from ..models import Broadcast
@@ -40,7 +40,7 @@ def when_sent_text(b: Broadcast) -> str:
 
 def clock_text(moment) -> str:
     """The hh:mm a phone shows for `moment`, on the platform's clock (the preview's status bar)."""
-    return format_moment(moment, zone=False)[-5:]
+    return in_platform_zone(moment).strftime("%H:%M")
 
 
 def progress_bar(b: Broadcast, *, compact: bool = False):

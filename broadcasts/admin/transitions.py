@@ -91,6 +91,11 @@ class Transition:
         """Opens its own page before acting: it asks for something, or it cannot be undone (cancel)."""
         return self.has_input or self.danger
 
+    def form_class_for(self, b: Broadcast) -> type:
+        """The form of a page that shows `b` (approval's carries the version shown: ApproveForm.for_broadcast)."""
+        for_broadcast = getattr(self.form_class, "for_broadcast", None)
+        return for_broadcast(b) if for_broadcast else self.form_class
+
     def call(self, broadcast: Broadcast, *, by, **kwargs) -> Broadcast:
         return getattr(services, self.service)(broadcast, by=by, **kwargs)
 
@@ -194,7 +199,7 @@ def hidden_transition_notes(user, b: Broadcast) -> list[str]:
 
 def transition_buttons(user, b: Broadcast) -> list[tuple[Transition, object]]:
     """The transitions `user` may run on `b` now, each with its empty form (the page's buttons)."""
-    return [(t, t.form_class()) for t in available_transitions(user, b)]
+    return [(t, t.form_class_for(b)()) for t in available_transitions(user, b)]
 
 
 class TransitionsMixin:

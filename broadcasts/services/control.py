@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import AuditEvent
 from accounts.services import record_event
@@ -28,7 +29,10 @@ def pause_broadcast(broadcast: Broadcast, *, by) -> Broadcast:
     lifecycle.require(b, Action.PAUSE)
     b.status = Status.PAUSED
     b.save(update_fields=["status"])
-    record_event(b, by=by, verb=AuditEvent.Verb.PAUSED, note=f"{b.batches_done} of {b.batch_count} batches done")
+    note = ngettext("%(done)s of %(count)s batch done", "%(done)s of %(count)s batches done", b.batch_count) % {
+        "done": b.batches_done, "count": b.batch_count,
+    }
+    record_event(b, by=by, verb=AuditEvent.Verb.PAUSED, note=note)
     return b
 
 
@@ -48,7 +52,10 @@ def resume_broadcast(broadcast: Broadcast, *, by) -> Broadcast:
         .order_by("number").values_list("id", flat=True)
     )
     DeliveryBatch.objects.filter(pk__in=pending).update(heartbeat=now)
-    record_event(b, by=by, verb=AuditEvent.Verb.RESUMED, note=f"{len(pending)} batches queued again")
+    note = ngettext("%(count)s batch queued again", "%(count)s batches queued again", len(pending)) % {
+        "count": len(pending),
+    }
+    record_event(b, by=by, verb=AuditEvent.Verb.RESUMED, note=note)
     if pending:
         enqueue_after_commit(pending)
     elif b.batches_done >= b.batch_count:

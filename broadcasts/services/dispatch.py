@@ -21,6 +21,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import AuditEvent
 from accounts.services import record_event
@@ -138,8 +139,11 @@ def _dispatch_locked(b: Broadcast, at: datetime) -> None:
             "sent_count", "filtered_count", "error_count",
         ]
     )
-    record_event(b, by=None, verb=AuditEvent.Verb.DISPATCHED,
-                 note=f"{b.total_count} followers in {len(batches)} batches")
+    followers = ngettext("%(count)s follower", "%(count)s followers", b.total_count) % {"count": f"{b.total_count:,}"}
+    in_batches = ngettext("in %(count)s batch", "in %(count)s batches", len(batches)) % {"count": len(batches)}
+    # Translators: the audit note of a dispatch: "12,000 followers" "in 3 batches".
+    note = _("%(followers)s %(in_batches)s") % {"followers": followers, "in_batches": in_batches}
+    record_event(b, by=None, verb=AuditEvent.Verb.DISPATCHED, note=note)
     if not batches:
         finish_broadcast(b.pk, now)
         b.refresh_from_db()

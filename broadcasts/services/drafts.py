@@ -7,6 +7,7 @@ same everywhere. It reads (tags, followers) but never writes.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -19,11 +20,11 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import AuditEvent, Follower, OfficialAccount, Tag
 from accounts.services import record_event
-from operator_console.platform_time import as_platform_time
+from operator_console.platform_time import as_platform_time, format_moment
 from operator_console.text import Kind, clean_text
 
 from .. import lifecycle, selectors, sql
-from ..exceptions import ClientMsgIdTooLong, InvalidAudience, InvalidContent
+from ..exceptions import ClientMsgIdTooLong, EditConflict, InvalidAudience, InvalidContent
 from ..models import CLIENT_MSG_ID_MAX_BYTES, RECIPIENTS_MAX, RECIPIENTS_MIN, Broadcast
 from .locks import lock_account, lock_broadcast
 
@@ -266,6 +267,41 @@ def _after_edit(account: OfficialAccount, b: Broadcast, fields: dict) -> tuple[d
     return validate_draft(account, recipients=ids, **new), ids
 
 
+def draft_version(b: Broadcast) -> str:
+    """A fingerprint of what an edit page shows of the draft (content, audience, list, send time):
+    it changes with every edit that changes something, whoever makes it."""
+    values = [repr(getattr(b, name)) for name in CONTENT_FIELDS if name != "tag"]
+    values += [repr(b.tag_id), repr(b.scheduled_at)]
+    values += [str(i) for i in b.recipients.order_by("id").values_list("id", flat=True)] if b.pk else []
+    return hashlib.sha256("\x1f".join(values).encode()).hexdigest()[:32]
+
+
+def refuse_stale_edit(b: Broadcast, expected_version: str | None, *, approving: bool = False) -> None:
+    """Refuse an edit (or, `approving`, an approval) made on a page that showed another version of the
+    broadcast (edit_conflict), naming who changed it last and when; None checks nothing (the API and
+    commands act on what they read)."""
+    if expected_version is None or expected_version == draft_version(b):
+        return
+    last = selectors.broadcast_history(b).filter(verb=AuditEvent.Verb.EDITED).order_by("-at", "-id").first()
+    values = {
+        "who": last.by.get_username() if last and last.by else _("someone else"),
+        "when": format_moment(last.at) if last else "",
+    }
+    if approving:
+        raise EditConflict(
+            _("%(who)s changed this broadcast at %(when)s, after you opened it: review it again before approving.")
+            % values if last else
+            _("This broadcast was changed after you opened it: review it again before approving."),
+        )
+    raise EditConflict(
+        _("%(who)s changed this draft at %(when)s, after this page was opened. What you typed is still "
+          "below, not saved: reload the page to see their version, or save again to replace it with yours.")
+        % values if last else
+        _("This draft was changed after this page was opened. What you typed is still below, not saved: "
+          "reload the page to see the draft as it is now, or save again to replace it with yours."),
+    )
+
+
 def validate_edit(broadcast: Broadcast, **changes) -> dict:
     """What update_broadcast would check for these changes, without writing (the admin form's
     validation of an edit). Returns the content fields as they would be stored.
@@ -280,16 +316,18 @@ def validate_edit(broadcast: Broadcast, **changes) -> dict:
 
 
 @transaction.atomic
-def update_broadcast(broadcast: Broadcast, *, by, **fields) -> Broadcast:
-    """Edit a draft's content, audience or send time (not its account or client_msg_id).
+def update_broadcast(broadcast: Broadcast, *, by, expected_version: str | None = None, **fields) -> Broadcast:
+    """Edit a draft's content, audience or send time (not its account or client_msg_id). With
+    `expected_version` (draft_version of what the editor saw), an edit of a draft changed since is refused.
 
-    Raises invalid_state, invalid_content, invalid_audience, unsafe_text.
+    Raises invalid_state, edit_conflict, invalid_content, invalid_audience, unsafe_text.
     """
     unknown = set(fields) - EDITABLE_FIELDS - FIXED_FIELDS.keys()
     if unknown:
         raise TypeError(f"update_broadcast() cannot change {', '.join(sorted(unknown))}")
     account, b = lock_broadcast(broadcast)
     lifecycle.require(b, lifecycle.Action.EDIT)
+    refuse_stale_edit(b, expected_version)
     _refuse_fixed_changes(b, fields)
     new, ids = _after_edit(account, b, fields)
     for name, value in new.items():

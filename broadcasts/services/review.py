@@ -20,7 +20,7 @@ from ..exceptions import ContentBlocked, FourEyes, InvalidState, NotAuthor, Reas
 from ..lifecycle import Action
 from ..models import Broadcast
 from ..windows import window_for
-from .drafts import CONTENT_FIELDS, validate_draft
+from .drafts import CONTENT_FIELDS, refuse_stale_edit, validate_draft
 from .eligibility import check_can_send, eligibility_report, refuse_past_send_time, send_time
 from .locks import lock_broadcast
 from .penalties import record_violation
@@ -106,16 +106,20 @@ def _require_four_eyes(b: Broadcast, by) -> None:
 
 
 @transaction.atomic
-def approve_broadcast(broadcast: Broadcast, *, by, send_at: datetime | None = None, note: str = "") -> Broadcast:
+def approve_broadcast(
+    broadcast: Broadcast, *, by, send_at: datetime | None = None, note: str = "", expected_version: str | None = None
+) -> Broadcast:
     """Approve for sending at `send_at` (default its scheduled time; a past one of its own means now), taking a
     quota slot. A `send_at` more than SEND_TIME_GRACE in the past is refused (a typo, not "now").
     `note` is added to the audit trail (the system's approvals name the credential they act for).
+    With `expected_version` (draft_version of what the reviewer saw) a broadcast changed since is refused.
 
-    Raises invalid_state, four_eyes, send_time_past, account_suspended, certification_required, quota_exceeded,
+    Raises invalid_state, edit_conflict, four_eyes, send_time_past, account_suspended, certification_required, quota_exceeded,
     no_quota_policy.
     """
     account, b = lock_broadcast(broadcast)
     lifecycle.require(b, Action.APPROVE)
+    refuse_stale_edit(b, expected_version, approving=True)
     _require_four_eyes(b, by)
     refuse_past_send_time(send_at)
     at = send_time(send_at or b.scheduled_at)
