@@ -5,7 +5,8 @@ column is the openid. Pure Python, no database: what the admin's audience picker
 Blank lines and spaces around an openid are ignored; a simple paste of several openids on a
 line, separated by commas, semicolons, tabs or spaces (a spreadsheet row), is read too. The
 file is UTF-8 (a byte-order mark is fine), with or without an `openid` header, at most
-CSV_MAX_BYTES. An openid listed twice counts once, where it was first given.
+CSV_MAX_BYTES; its columns may be separated by commas, semicolons (a European spreadsheet's
+"CSV") or tabs, whichever the file uses. An openid listed twice counts once, where it was first given.
 """
 
 from __future__ import annotations
@@ -68,6 +69,14 @@ def _lines(text: str) -> Iterator[tuple[str, str]]:
                 yield openid, _("line %(number)d") % {"number": number}
 
 
+def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
+    """The file's separator (comma, semicolon or tab) from its first lines; a one-column file is plain CSV."""
+    try:
+        return csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        return csv.excel
+
+
 def _csv_rows(data: bytes, name: str) -> Iterator[tuple[str, str]]:
     if len(data) > CSV_MAX_BYTES:
         raise OpenidListError(
@@ -80,7 +89,7 @@ def _csv_rows(data: bytes, name: str) -> Iterator[tuple[str, str]]:
         raise OpenidListError(
             _("“%(name)s” is not UTF-8 text (byte %(at)s); save it as CSV UTF-8.") % {"name": name, "at": exc.start + 1}
         ) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), dialect=_dialect(text))
     first = True
     try:
         for row in reader:

@@ -95,6 +95,19 @@ def test_a_csv_file_of_openids_is_added_to_the_pasted_ones(operator, acme):
     assert saved_openids(Broadcast.objects.get()) == sorted(f.openid for f in fans[:3])
 
 
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_a_file_separated_by_semicolons_or_tabs_is_read_by_its_first_column(operator, acme, separator):
+    """A European spreadsheet saves "CSV" with semicolons: the first column is still the openid."""
+    account, fans = acme
+    rows = ["openid", "nickname"], [fans[1].openid, "fan 1"], [fans[2].openid, "fan 2"]
+    data = "\r\n".join(separator.join(r) for r in rows).encode()
+
+    response = operator.post(reverse(ADD), draft_post(account, recipients_file=SimpleUploadedFile("vip.csv", data)))
+
+    assert response.status_code == 302, errors_of(response)
+    assert saved_openids(Broadcast.objects.get()) == sorted(f.openid for f in fans[1:3])
+
+
 def test_a_csv_file_without_a_header_is_read_from_its_first_row(operator, acme):
     account, fans = acme
     csv = f"{fans[4].openid}\n{fans[5].openid}\n".encode()
