@@ -98,3 +98,16 @@ def test_without_the_charts_permission_no_link_and_403(client, sent):
     assert "bc-unfollow-curve" not in html and "unfollowed within" not in html
     assert client.get(reverse("admin:broadcasts_account_chart", args=[account.pk])).status_code == 403
     assert client.get(reverse("admin:broadcasts_unfollow_curve", args=[broadcast.pk])).status_code == 403
+
+
+def test_a_sent_broadcast_that_reached_nobody_says_so_rather_than_waiting_to_be_measured(client, sent):
+    """Every recipient filtered (R5 cap, unfollowed meanwhile): sent with 0 sent. The beat job never measures
+    it (no recipient), so "not measured yet" would be a promise never kept."""
+    account, _broadcast = sent
+    empty = make_sent(account, at=timezone.now() - timedelta(hours=5), followers=[], title="Nobody left")
+    services.measure_unfollows()
+    client.force_login(make_user("rita", role="reviewer"))
+    html = page(client, reverse("admin:broadcasts_broadcast_change", args=[empty.pk]))
+    assert "Nothing was sent: no unfollows to measure." in html and "not measured yet" not in html
+    html = page(client, href(html, "bc-unfollow-curve"))
+    assert "Nothing was sent: no unfollows to measure." in html and "Not measured yet" not in html

@@ -214,3 +214,11 @@ def test_a_late_unfollow_reopens_a_final_measure_once():
     account_services.unfollow(f3, at=sent_at + 100 * H)  # after B's 72 h: nothing of B's changes
     services.measure_unfollows()
     assert UnfollowMeasure.objects.get(broadcast=b).measured_at == again.measured_at
+
+
+def test_unfollow_report_lists_a_sent_broadcast_that_reached_nobody_with_rate_0(history, capsys):
+    account, (b1, b2, b3), _now = history
+    empty = make_sent(account, at=timezone.now() - timedelta(hours=1), followers=[], title="Nobody left")
+    call_command("unfollow_report", "--account", account.app_id, "--csv")
+    assert capsys.readouterr().out.splitlines()[-1] == f"{empty.pk},{account.app_id},0,0,0,0"
+

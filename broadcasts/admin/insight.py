@@ -109,7 +109,9 @@ class UnfollowFlagAdmin(ReadOnlyAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": _("Unfollows after “%(title)s”") % {"title": broadcast.title},
-            "broadcast": broadcast, "curve": curve, "rate_percent": f"{curve['measure'].rate_72h:.2%}" if curve else "",
+            "broadcast": broadcast, "curve": curve,
+            "nothing_sent": curve is None and broadcast.finished_at is not None and not broadcast.sent_count,
+            "rate_percent": f"{curve['measure'].rate_72h:.2%}" if curve else "",
             "chart_json": json.dumps({k: curve[k] for k in ("hours", "own", "usual")}) if curve else "",
             "labels_json": json.dumps({"own": _("This broadcast"), "usual": _("The account's usual curve"),
                                        "hours": _("Hours after delivery")}),

@@ -49,7 +49,8 @@ class Command(ConsoleCommand):
         parser.add_argument("--csv", dest="as_csv", action="store_true", help=f"CSV: {','.join(CSV_COLUMNS)}.")
 
     def handle(self, *args, account=None, since=None, as_csv=False, **options):
-        broadcasts = services.measured_broadcasts()
+        # Every finished broadcast, those that reached nobody included (sent 0, rate 0).
+        broadcasts = services.finished_broadcasts()
         if account:
             if not OfficialAccount.objects.filter(app_id=account).exists():
                 raise CommandError(_("No official account has the app id “%(app_id)s”.") % {"app_id": account})
