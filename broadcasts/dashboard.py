@@ -146,11 +146,14 @@ def cumulative_rates(measure: UnfollowMeasure) -> list[float]:
 
 def unfollow_curve(broadcast: Broadcast) -> dict | None:
     """The broadcast's cumulative 72 h unfollow rate per hour beside the account's usual one (the mean
-    of its last USUAL_CURVE_BROADCASTS other measured broadcasts); None before it is measured."""
+    of its last USUAL_CURVE_BROADCASTS other broadcasts measured over their whole 72 h); None before it
+    is measured."""
     measure = UnfollowMeasure.objects.filter(broadcast=broadcast).first()
     if measure is None:
         return None
-    others = list(UnfollowMeasure.objects.filter(account_id=broadcast.account_id, sent__gt=0)
+    # Final measures only: one still inside its 72 h has a curve only up to the hour it was measured,
+    # and its flat rest would pull the mean down.
+    others = list(UnfollowMeasure.objects.filter(account_id=broadcast.account_id, sent__gt=0, is_final=True)
                   .exclude(broadcast=broadcast).order_by("-broadcast_id")[:USUAL_CURVE_BROADCASTS])
     own = cumulative_rates(measure)
     usual = None

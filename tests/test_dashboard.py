@@ -84,4 +84,4 @@ def test_charts_are_forbidden_without_the_permission_and_shown_with_it(client, o
     assert "Flagged for over-marketing since" in chart and "&quot;lost&quot;: [" in chart
     # Delivered 5 days ago, unfollowed exactly 24 h later: within 24 h (the bounds are inclusive).
     assert "Sent 4; unfollowed within 24 h: 1; within 72 h: 1 (rate 25.00%)" in curve
-    assert "No other measured broadcast" in curve
+    assert "No other broadcast of this account has finished its 72 hours yet" in curve

@@ -3,9 +3,11 @@ rate and open flag in a line with a link to its chart; the broadcast's change an
 measured figures ("provisional until" while the 72 h run) with a link to its unfollow curve. A user
 without the charts' permission sees neither link and gets 403 from the charts."""
 
+import json
 import re
 from datetime import timedelta
 from decimal import Decimal
+from html import unescape
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -111,3 +113,24 @@ def test_a_sent_broadcast_that_reached_nobody_says_so_rather_than_waiting_to_be_
     assert "Nothing was sent: no unfollows to measure." in html and "not measured yet" not in html
     html = page(client, href(html, "bc-unfollow-curve"))
     assert "Nothing was sent: no unfollows to measure." in html and "Not measured yet" not in html
+
+
+def test_the_usual_curve_counts_only_broadcasts_whose_72_hours_are_over(client, settings):
+    """A broadcast an hour old has an hour of curve; averaging its flat rest into "usual" would pull the
+    usual curve down. Old: 2 of 4 unfollowed 1 h after it (final, 50 %). Fresh: sent 1 h ago, nobody yet.
+    Shown: sent 2 days ago. Its usual curve is Old's alone."""
+    now = timezone.now()
+    account = make_account(name="Usual Shop")
+    fans = make_followers(account, 12)
+    Follower.objects.filter(account=account).update(subscribed_at=now - timedelta(days=30))
+    old = make_sent(account, at=now - timedelta(days=10), followers=fans[:4], title="Old")
+    shown = make_sent(account, at=now - timedelta(days=2), followers=fans[4:8], title="Shown")
+    make_sent(account, at=now - timedelta(hours=1), followers=fans[8:], title="Fresh")
+    account_services.unfollow(fans[0], at=old.started_at + timedelta(minutes=30))
+    account_services.unfollow(fans[1], at=old.started_at + timedelta(minutes=40))
+    services.measure_unfollows(now=now)
+    client.force_login(make_user("rita", role="reviewer"))
+    html = page(client, reverse("admin:broadcasts_unfollow_curve", args=[shown.pk]))
+    assert "The usual curve is the mean of the account's last 1 other broadcast." in html
+    chart = json.loads(unescape(re.search(r'data-chart="([^"]+)"', html).group(1)))
+    assert chart["usual"][0] == chart["usual"][-1] == 0.5
