@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Count, F, Min, Sum
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from accounts.models import Certification, OfficialAccount
 from operator_console.platform_time import in_platform_zone
@@ -58,11 +59,34 @@ def failed_today(now: datetime) -> dict:
 
 
 def flagged_accounts() -> dict:
-    flags = UnfollowFlag.objects.filter(cleared_at__isnull=True).select_related("account", "worst_broadcast")
-    rows = list(flags.order_by("-rate_72h", "-raised_at")[:LISTED])
+    """Open flags, highest rate first, each with its figures as percentages and its worst broadcast's own rate."""
+    flags = UnfollowFlag.objects.filter(cleared_at__isnull=True)
+    rows = list(flags.select_related("account", "worst_broadcast__unfollows").order_by("-rate_72h", "-raised_at")[:LISTED])
     for flag in rows:
         flag.rate_percent = f"{flag.rate_72h:.2%}"
+        flag.threshold_percent = f"{flag.threshold:.2%}"
+        measure = getattr(flag.worst_broadcast, "unfollows", None) if flag.worst_broadcast else None
+        flag.worst_percent = f"{measure.rate_72h:.2%}" if measure else ""
     return {"count": flags.count(), "rows": rows}
+
+
+def flag_reason(flag: UnfollowFlag) -> str:
+    """Why the account is flagged, in the reader's language, from the flag's figures (its stored `reason`
+    is the audit's English record of the same)."""
+    text = ngettext(
+        "%(unfollows)s unfollows within 72 h of %(sent)s sent over the last broadcast: %(rate)s, "
+        "above the threshold of %(threshold)s.",
+        "%(unfollows)s unfollows within 72 h of %(sent)s sent over the last %(n)s broadcasts: %(rate)s, "
+        "above the threshold of %(threshold)s.",
+        flag.broadcasts_counted,
+    ) % {"unfollows": f"{flag.unfollows_72h:,}", "sent": f"{flag.sent:,}", "n": flag.broadcasts_counted,
+         "rate": f"{flag.rate_72h:.2%}", "threshold": f"{flag.threshold:.2%}"}
+    worst = flag.worst_broadcast
+    measure = getattr(worst, "unfollows", None) if worst else None
+    if measure is not None:
+        text += " " + gettext("Highest: #%(id)s “%(title)s” at %(rate)s.") % {
+            "id": worst.pk, "title": worst.title, "rate": f"{measure.rate_72h:.2%}"}
+    return text
 
 
 def penalty_pressure(now: datetime) -> dict:
