@@ -140,12 +140,16 @@ def account_chart(account: OfficialAccount, *, days: int, now: datetime | None =
     since = start_of_platform_day(now) - timedelta(days=days - 1)
     sent = (Broadcast.objects.filter(account=account, started_at__gte=since, sent_count__gt=0)
             .select_related("unfollows").order_by("started_at"))
-    weeks: dict[str, int] = {}
+    # Every ISO week of the window, a week without broadcasts a 0 (not a gap the line would bridge), each
+    # counted on its Monday or, for the week the window starts in, on the window's first day.
+    def week_point(day):
+        return max(day - timedelta(days=day.weekday()), first_day).isoformat()
+
+    weeks: dict[str, int] = {week_point(first_day + timedelta(days=i)): 0 for i in range(days)}
     marks = []
     for b in sent:
         day = in_platform_zone(b.started_at).date()
-        monday = (day - timedelta(days=day.weekday())).isoformat()
-        weeks[monday] = weeks.get(monday, 0) + 1
+        weeks[week_point(day)] += 1
         measure = getattr(b, "unfollows", None)
         marks.append({"day": day.isoformat(), "id": b.pk, "title": b.title,
                       "rate": float(measure.rate_72h) if measure else None,

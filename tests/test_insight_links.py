@@ -5,7 +5,7 @@ without the charts' permission sees neither link and gets 403 from the charts.""
 
 import json
 import re
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from html import unescape
 
@@ -18,7 +18,7 @@ from accounts import services as account_services
 from accounts.models import Follower
 from broadcasts import services
 from broadcasts.models import UnfollowFlag
-from operator_console.platform_time import format_moment
+from operator_console.platform_time import format_moment, platform_zone
 from tests.factories import make_account, make_followers, make_sent, make_user
 
 pytestmark = pytest.mark.django_db
@@ -134,3 +134,25 @@ def test_the_usual_curve_counts_only_broadcasts_whose_72_hours_are_over(client, 
     assert "The usual curve is the mean of the account's last 1 other broadcast." in html
     chart = json.loads(unescape(re.search(r'data-chart="([^"]+)"', html).group(1)))
     assert chart["usual"][0] == chart["usual"][-1] == 0.5
+
+
+def test_broadcasts_per_week_has_every_week_of_the_window_zeros_included(client):
+    """A week without broadcasts is a 0 on the line, not a gap bridged from its neighbours; a broadcast on the
+    window's first day, whose Monday lies before the window, still counts (its point sits on that first day)."""
+    now = timezone.now()
+    today = timezone.localtime(now, platform_zone()).date()
+    first_day = today - timedelta(days=89)
+    account = make_account(name="Weekly Shop")
+    fans = make_followers(account, 2)
+    first_noon = timezone.make_aware(datetime.combine(first_day, time(12)), platform_zone())
+    make_sent(account, at=first_noon, followers=fans, title="First day")
+    make_sent(account, at=now - timedelta(days=20), followers=fans, title="Mid")
+    make_sent(account, at=now - timedelta(minutes=5), followers=fans, title="Today")
+    client.force_login(make_user("rita", role="reviewer"))
+    html = page(client, reverse("admin:broadcasts_account_chart", args=[account.pk]))
+    chart = json.loads(unescape(re.search(r'data-chart="([^"]+)"', html).group(1)))
+    weeks = [date.fromisoformat(w["week"]) for w in chart["weeks"]]
+    assert weeks[0] == first_day and weeks[-1] == today - timedelta(days=today.weekday())
+    assert all(b - a <= timedelta(days=7) for a, b in zip(weeks[:-1], weeks[1:], strict=True))
+    assert all(w.weekday() == 0 for w in weeks[1:]) and all(w.isoformat() in chart["days"] for w in weeks)
+    assert sum(w["count"] for w in chart["weeks"]) == 3 and 0 in [w["count"] for w in chart["weeks"]]
