@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Count, F, Min, Sum
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from accounts.models import Certification, OfficialAccount
 from operator_console.platform_time import in_platform_zone
@@ -58,11 +59,34 @@ def failed_today(now: datetime) -> dict:
 
 
 def flagged_accounts() -> dict:
-    flags = UnfollowFlag.objects.filter(cleared_at__isnull=True).select_related("account", "worst_broadcast")
-    rows = list(flags.order_by("-rate_72h", "-raised_at")[:LISTED])
+    """Open flags, highest rate first, each with its figures as percentages and its worst broadcast's own rate."""
+    flags = UnfollowFlag.objects.filter(cleared_at__isnull=True)
+    rows = list(flags.select_related("account", "worst_broadcast__unfollows").order_by("-rate_72h", "-raised_at")[:LISTED])
     for flag in rows:
         flag.rate_percent = f"{flag.rate_72h:.2%}"
+        flag.threshold_percent = f"{flag.threshold:.2%}"
+        measure = getattr(flag.worst_broadcast, "unfollows", None) if flag.worst_broadcast else None
+        flag.worst_percent = f"{measure.rate_72h:.2%}" if measure else ""
     return {"count": flags.count(), "rows": rows}
+
+
+def flag_reason(flag: UnfollowFlag) -> str:
+    """Why the account is flagged, in the reader's language, from the flag's figures (its stored `reason`
+    is the audit's English record of the same)."""
+    text = ngettext(
+        "%(unfollows)s unfollows within 72 h of %(sent)s sent over the last broadcast: %(rate)s, "
+        "above the threshold of %(threshold)s.",
+        "%(unfollows)s unfollows within 72 h of %(sent)s sent over the last %(n)s broadcasts: %(rate)s, "
+        "above the threshold of %(threshold)s.",
+        flag.broadcasts_counted,
+    ) % {"unfollows": f"{flag.unfollows_72h:,}", "sent": f"{flag.sent:,}", "n": flag.broadcasts_counted,
+         "rate": f"{flag.rate_72h:.2%}", "threshold": f"{flag.threshold:.2%}"}
+    worst = flag.worst_broadcast
+    measure = getattr(worst, "unfollows", None) if worst else None
+    if measure is not None:
+        text += " " + gettext("Highest: #%(id)s “%(title)s” at %(rate)s.") % {
+            "id": worst.pk, "title": worst.title, "rate": f"{measure.rate_72h:.2%}"}
+    return text
 
 
 def penalty_pressure(now: datetime) -> dict:
@@ -116,12 +140,16 @@ def account_chart(account: OfficialAccount, *, days: int, now: datetime | None =
     since = start_of_platform_day(now) - timedelta(days=days - 1)
     sent = (Broadcast.objects.filter(account=account, started_at__gte=since, sent_count__gt=0)
             .select_related("unfollows").order_by("started_at"))
-    weeks: dict[str, int] = {}
+    # Every ISO week of the window, a week without broadcasts a 0 (not a gap the line would bridge), each
+    # counted on its Monday or, for the week the window starts in, on the window's first day.
+    def week_point(day):
+        return max(day - timedelta(days=day.weekday()), first_day).isoformat()
+
+    weeks: dict[str, int] = {week_point(first_day + timedelta(days=i)): 0 for i in range(days)}
     marks = []
     for b in sent:
         day = in_platform_zone(b.started_at).date()
-        monday = (day - timedelta(days=day.weekday())).isoformat()
-        weeks[monday] = weeks.get(monday, 0) + 1
+        weeks[week_point(day)] += 1
         measure = getattr(b, "unfollows", None)
         marks.append({"day": day.isoformat(), "id": b.pk, "title": b.title,
                       "rate": float(measure.rate_72h) if measure else None,
@@ -146,11 +174,14 @@ def cumulative_rates(measure: UnfollowMeasure) -> list[float]:
 
 def unfollow_curve(broadcast: Broadcast) -> dict | None:
     """The broadcast's cumulative 72 h unfollow rate per hour beside the account's usual one (the mean
-    of its last USUAL_CURVE_BROADCASTS other measured broadcasts); None before it is measured."""
+    of its last USUAL_CURVE_BROADCASTS other broadcasts measured over their whole 72 h); None before it
+    is measured."""
     measure = UnfollowMeasure.objects.filter(broadcast=broadcast).first()
     if measure is None:
         return None
-    others = list(UnfollowMeasure.objects.filter(account_id=broadcast.account_id, sent__gt=0)
+    # Final measures only: one still inside its 72 h has a curve only up to the hour it was measured,
+    # and its flat rest would pull the mean down.
+    others = list(UnfollowMeasure.objects.filter(account_id=broadcast.account_id, sent__gt=0, is_final=True)
                   .exclude(broadcast=broadcast).order_by("-broadcast_id")[:USUAL_CURVE_BROADCASTS])
     own = cumulative_rates(measure)
     usual = None

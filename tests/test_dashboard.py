@@ -2,6 +2,7 @@
 count links to the admin list filtered to exactly those rows, and the over-marketing pages are
 forbidden to a user without the permission."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -84,4 +85,18 @@ def test_charts_are_forbidden_without_the_permission_and_shown_with_it(client, o
     assert "Flagged for over-marketing since" in chart and "&quot;lost&quot;: [" in chart
     # Delivered 5 days ago, unfollowed exactly 24 h later: within 24 h (the bounds are inclusive).
     assert "Sent 4; unfollowed within 24 h: 1; within 72 h: 1 (rate 25.00%)" in curve
-    assert "No other measured broadcast" in curve
+    assert "No other broadcast of this account has finished its 72 hours yet" in curve
+
+
+def test_the_flagged_panel_says_by_how_much_and_the_worst_broadcasts_own_rate(client, ops_day):
+    """At a glance: the account, its rate against the threshold and on how many sent, and the worst
+    broadcast with its own rate (the flag's numbers, nothing to open)."""
+    client.force_login(make_user("audrey", role="auditor"))
+    panel = re.search(r'<section id="panel-flagged">(.*?)</section>', client.get("/admin/").content.decode(), re.S)
+    text = re.sub(r"<[^>]+>", "", re.sub(r"\s+", " ", panel.group(1)))
+    assert "Loud Shop: 72 h unfollow rate 25.00% (1 of 4 sent, last 1 broadcast), above the threshold of 10.00%" in text
+    assert "worst: “Mega sale” at 25.00%" in text
+    loud, _quiet = ops_day
+    chart = client.get(f"/admin/broadcasts/unfollowflag/account/{loud.pk}/chart/").content.decode()
+    assert "1 unfollows within 72 h of 4 sent over the last broadcast: 25.00%, above the threshold of 10.00%." in chart
+    assert "Highest: #" in chart and "“Mega sale” at 25.00%." in chart

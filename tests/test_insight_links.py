@@ -3,9 +3,11 @@ rate and open flag in a line with a link to its chart; the broadcast's change an
 measured figures ("provisional until" while the 72 h run) with a link to its unfollow curve. A user
 without the charts' permission sees neither link and gets 403 from the charts."""
 
+import json
 import re
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from html import unescape
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -16,7 +18,7 @@ from accounts import services as account_services
 from accounts.models import Follower
 from broadcasts import services
 from broadcasts.models import UnfollowFlag
-from operator_console.platform_time import format_moment
+from operator_console.platform_time import format_moment, platform_zone
 from tests.factories import make_account, make_followers, make_sent, make_user
 
 pytestmark = pytest.mark.django_db
@@ -98,3 +100,59 @@ def test_without_the_charts_permission_no_link_and_403(client, sent):
     assert "bc-unfollow-curve" not in html and "unfollowed within" not in html
     assert client.get(reverse("admin:broadcasts_account_chart", args=[account.pk])).status_code == 403
     assert client.get(reverse("admin:broadcasts_unfollow_curve", args=[broadcast.pk])).status_code == 403
+
+
+def test_a_sent_broadcast_that_reached_nobody_says_so_rather_than_waiting_to_be_measured(client, sent):
+    """Every recipient filtered (R5 cap, unfollowed meanwhile): sent with 0 sent. The beat job never measures
+    it (no recipient), so "not measured yet" would be a promise never kept."""
+    account, _broadcast = sent
+    empty = make_sent(account, at=timezone.now() - timedelta(hours=5), followers=[], title="Nobody left")
+    services.measure_unfollows()
+    client.force_login(make_user("rita", role="reviewer"))
+    html = page(client, reverse("admin:broadcasts_broadcast_change", args=[empty.pk]))
+    assert "Nothing was sent: no unfollows to measure." in html and "not measured yet" not in html
+    html = page(client, href(html, "bc-unfollow-curve"))
+    assert "Nothing was sent: no unfollows to measure." in html and "Not measured yet" not in html
+
+
+def test_the_usual_curve_counts_only_broadcasts_whose_72_hours_are_over(client, settings):
+    """A broadcast an hour old has an hour of curve; averaging its flat rest into "usual" would pull the
+    usual curve down. Old: 2 of 4 unfollowed 1 h after it (final, 50 %). Fresh: sent 1 h ago, nobody yet.
+    Shown: sent 2 days ago. Its usual curve is Old's alone."""
+    now = timezone.now()
+    account = make_account(name="Usual Shop")
+    fans = make_followers(account, 12)
+    Follower.objects.filter(account=account).update(subscribed_at=now - timedelta(days=30))
+    old = make_sent(account, at=now - timedelta(days=10), followers=fans[:4], title="Old")
+    shown = make_sent(account, at=now - timedelta(days=2), followers=fans[4:8], title="Shown")
+    make_sent(account, at=now - timedelta(hours=1), followers=fans[8:], title="Fresh")
+    account_services.unfollow(fans[0], at=old.started_at + timedelta(minutes=30))
+    account_services.unfollow(fans[1], at=old.started_at + timedelta(minutes=40))
+    services.measure_unfollows(now=now)
+    client.force_login(make_user("rita", role="reviewer"))
+    html = page(client, reverse("admin:broadcasts_unfollow_curve", args=[shown.pk]))
+    assert "The usual curve is the mean of the account's last 1 other broadcast." in html
+    chart = json.loads(unescape(re.search(r'data-chart="([^"]+)"', html).group(1)))
+    assert chart["usual"][0] == chart["usual"][-1] == 0.5
+
+
+def test_broadcasts_per_week_has_every_week_of_the_window_zeros_included(client):
+    """A week without broadcasts is a 0 on the line, not a gap bridged from its neighbours; a broadcast on the
+    window's first day, whose Monday lies before the window, still counts (its point sits on that first day)."""
+    now = timezone.now()
+    today = timezone.localtime(now, platform_zone()).date()
+    first_day = today - timedelta(days=89)
+    account = make_account(name="Weekly Shop")
+    fans = make_followers(account, 2)
+    first_noon = timezone.make_aware(datetime.combine(first_day, time(12)), platform_zone())
+    make_sent(account, at=first_noon, followers=fans, title="First day")
+    make_sent(account, at=now - timedelta(days=20), followers=fans, title="Mid")
+    make_sent(account, at=now - timedelta(minutes=5), followers=fans, title="Today")
+    client.force_login(make_user("rita", role="reviewer"))
+    html = page(client, reverse("admin:broadcasts_account_chart", args=[account.pk]))
+    chart = json.loads(unescape(re.search(r'data-chart="([^"]+)"', html).group(1)))
+    weeks = [date.fromisoformat(w["week"]) for w in chart["weeks"]]
+    assert weeks[0] == first_day and weeks[-1] == today - timedelta(days=today.weekday())
+    assert all(b - a <= timedelta(days=7) for a, b in zip(weeks[:-1], weeks[1:], strict=True))
+    assert all(w.weekday() == 0 for w in weeks[1:]) and all(w.isoformat() in chart["days"] for w in weeks)
+    assert sum(w["count"] for w in chart["weeks"]) == 3 and 0 in [w["count"] for w in chart["weeks"]]

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
@@ -214,3 +215,22 @@ def test_a_late_unfollow_reopens_a_final_measure_once():
     account_services.unfollow(f3, at=sent_at + 100 * H)  # after B's 72 h: nothing of B's changes
     services.measure_unfollows()
     assert UnfollowMeasure.objects.get(broadcast=b).measured_at == again.measured_at
+
+
+def test_unfollow_report_lists_a_sent_broadcast_that_reached_nobody_with_rate_0(history, capsys):
+    account, (b1, b2, b3), _now = history
+    empty = make_sent(account, at=timezone.now() - timedelta(hours=1), followers=[], title="Nobody left")
+    call_command("unfollow_report", "--account", account.app_id, "--csv")
+    assert capsys.readouterr().out.splitlines()[-1] == f"{empty.pk},{account.app_id},0,0,0,0"
+
+
+@pytest.mark.parametrize("since", ["2999-01-01", " ", "2026-11-01T00:00+08:00"])
+def test_unfollow_report_refuses_a_since_it_cannot_use(since, capsys):
+    with pytest.raises(CommandError, match="--since"):
+        call_command("unfollow_report", "--since", since)
+
+
+def test_unfollow_report_since_tomorrow_is_refused_naming_today(capsys):
+    tomorrow = (timezone.localtime(timezone.now(), platform_zone()) + timedelta(days=1)).date().isoformat()
+    with pytest.raises(CommandError, match=rf"--since: “{tomorrow}” is in the future"):
+        call_command("unfollow_report", "--since", tomorrow)

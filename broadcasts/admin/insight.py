@@ -43,8 +43,8 @@ class OpenFlagFilter(admin.SimpleListFilter):
 
 @admin.register(UnfollowFlag)
 class UnfollowFlagAdmin(ReadOnlyAdmin):
-    list_display = ("account_chart", "rate", "since", "cleared", "worst", "reason")
-    list_select_related = ("account", "worst_broadcast")
+    list_display = ("account_chart", "rate", "since", "cleared", "worst", "why")
+    list_select_related = ("account", "worst_broadcast__unfollows")
     list_filter = (OpenFlagFilter,)
     search_fields = ("=account__app_id",)
     show_full_result_count = False
@@ -65,6 +65,10 @@ class UnfollowFlagAdmin(ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("Cleared"), ordering="cleared_at")
     def cleared(self, obj):
         return format_moment(obj.cleared_at) if obj.cleared_at else _("open")
+
+    @admin.display(description=gettext_lazy("Reason"))
+    def why(self, obj):
+        return dashboard.flag_reason(obj)
 
     @admin.display(description=gettext_lazy("Highest broadcast"))
     def worst(self, obj):
@@ -89,11 +93,13 @@ class UnfollowFlagAdmin(ReadOnlyAdmin):
         self._check(request)
         account = get_object_or_404(OfficialAccount, pk=account_id)
         data = dashboard.account_chart(account, days=CHART_DAYS)
-        flag = UnfollowFlag.objects.filter(account=account, cleared_at__isnull=True).first()
+        flag = (UnfollowFlag.objects.filter(account=account, cleared_at__isnull=True)
+                .select_related("worst_broadcast__unfollows").first())
         context = {
             **self.admin_site.each_context(request),
             "title": _("Followers and broadcasts of %(account)s") % {"account": account.name},
-            "account": account, "flag": flag, "days": CHART_DAYS, "chart_json": json.dumps(data),
+            "account": account, "flag": flag, "flag_reason": dashboard.flag_reason(flag) if flag else "",
+            "days": CHART_DAYS, "chart_json": json.dumps(data),
             "labels_json": json.dumps({"gained": _("Followers gained"), "lost": _("Followers lost"),
                                        "followers": _("Followers gained (+) and lost (−) per day"),
                                        "weekly": _("Broadcasts per week"), "broadcast": _("Broadcast"),
@@ -109,7 +115,9 @@ class UnfollowFlagAdmin(ReadOnlyAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": _("Unfollows after “%(title)s”") % {"title": broadcast.title},
-            "broadcast": broadcast, "curve": curve, "rate_percent": f"{curve['measure'].rate_72h:.2%}" if curve else "",
+            "broadcast": broadcast, "curve": curve,
+            "nothing_sent": curve is None and broadcast.finished_at is not None and not broadcast.sent_count,
+            "rate_percent": f"{curve['measure'].rate_72h:.2%}" if curve else "",
             "chart_json": json.dumps({k: curve[k] for k in ("hours", "own", "usual")}) if curve else "",
             "labels_json": json.dumps({"own": _("This broadcast"), "usual": _("The account's usual curve"),
                                        "hours": _("Hours after delivery")}),

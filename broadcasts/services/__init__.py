@@ -38,6 +38,7 @@ from .drafts import (
 from .eligibility import SEND_TIME_GRACE, EligibilityReport, check_can_send, eligibility_report, refuse_past_send_time
 from .insight import (
     account_rate,
+    finished_broadcasts,
     measure_broadcast,
     measure_unfollows,
     measured_broadcasts,
@@ -60,6 +61,7 @@ from .review import (
 
 __all__ = [
     "unfollow_figures",
+    "finished_broadcasts",
     "review_unfollow_flags",
     "refresh_follower_days",
     "measured_broadcasts",

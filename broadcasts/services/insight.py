@@ -54,10 +54,16 @@ def rate(unfollows: int, sent: int) -> Decimal:
     return (Decimal(unfollows) / Decimal(sent)).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
 
 
+def finished_broadcasts() -> QuerySet[Broadcast]:
+    """Broadcasts that finished sent or partially sent, those that reached nobody (0 sent) included, oldest
+    send first: the rows of unfollow_report."""
+    return (Broadcast.objects.filter(status__in=MEASURED_STATUSES, started_at__isnull=False)
+            .select_related("account").order_by("started_at", "id"))
+
+
 def measured_broadcasts() -> QuerySet[Broadcast]:
     """Broadcasts that have recipients to measure: finished with some sent, oldest send first."""
-    return (Broadcast.objects.filter(status__in=MEASURED_STATUSES, sent_count__gt=0, started_at__isnull=False)
-            .select_related("account").order_by("started_at", "id"))
+    return finished_broadcasts().filter(sent_count__gt=0)
 
 
 def unfollow_figures(broadcast: Broadcast, *, now: datetime | None = None) -> Figures:

@@ -57,6 +57,8 @@ def broadcast_unfollow_line(context, broadcast):
         "show": True,
         "url": reverse("admin:broadcasts_unfollow_curve", args=[broadcast.pk]),
         "measure": measure,
+        # The beat job measures only broadcasts with recipients: one that reached nobody never gets figures.
+        "nothing_sent": measure is None and not broadcast.sent_count,
         "rate_percent": f"{measure.rate_72h:.2%}" if measure else "",
         "provisional_until": format_moment(until) if measure and not measure.is_final and until else "",
         "measured_at": format_moment(measure.measured_at) if measure else "",

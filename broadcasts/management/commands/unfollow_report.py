@@ -8,6 +8,7 @@ import io
 from datetime import date, datetime
 
 from django.core.management.base import CommandError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -15,7 +16,7 @@ from accounts.models import OfficialAccount
 from broadcasts import services
 from operator_console.admin_tools import EARLIEST_YEAR, LATEST_YEAR
 from operator_console.command import ConsoleCommand
-from operator_console.platform_time import format_moment, platform_zone
+from operator_console.platform_time import format_moment, in_platform_zone, platform_zone
 
 # A public contract for programs: never translated.
 CSV_COLUMNS = ["broadcast_id", "app_id", "sent", "unfollows_24h", "unfollows_72h", "rate_72h"]
@@ -35,6 +36,10 @@ def parse_since(value: str) -> datetime:
     if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
         raise CommandError(_("--since: “%(value)s” is outside the years %(first)s–%(last)s.")
             % {"value": value, "first": EARLIEST_YEAR, "last": LATEST_YEAR})
+    if day > in_platform_zone(timezone.now()).date():
+        # Nothing can have been sent from a day still to come: say so rather than print an empty report.
+        raise CommandError(_("--since: “%(value)s” is in the future; give a day up to today (platform time zone).")
+                           % {"value": value})
     return datetime(day.year, day.month, day.day, tzinfo=platform_zone())
 
 
@@ -55,12 +60,13 @@ class Command(ConsoleCommand):
         parser.add_argument("--csv", dest="as_csv", action="store_true", help=f"CSV: {','.join(CSV_COLUMNS)}.")
 
     def handle(self, *args, account=None, since=None, as_csv=False, **options):
-        broadcasts = services.measured_broadcasts()
+        # Every finished broadcast, those that reached nobody included (sent 0, rate 0).
+        broadcasts = services.finished_broadcasts()
         if account:
             if not OfficialAccount.objects.filter(app_id=account).exists():
                 raise CommandError(_("No official account has the app id “%(app_id)s”.") % {"app_id": account})
             broadcasts = broadcasts.filter(account__app_id=account)
-        if since:
+        if since is not None:
             broadcasts = broadcasts.filter(started_at__gte=parse_since(since))
         rows = [(b, services.unfollow_figures(b)) for b in broadcasts.iterator(chunk_size=200)]
         if as_csv:
@@ -80,7 +86,7 @@ class Command(ConsoleCommand):
         if not rows:
             self.stdout.write(_("No sent broadcasts."))
             return
-        table = [HEADERS] + [
+        table = [[str(h) for h in HEADERS]] + [
             [f"#{f.broadcast_id}", f.app_id, format_moment(b.started_at), f.sent, f.unfollows_24h, f.unfollows_72h,
              f"{f.rate_72h:.2%}", _("yes") if f.is_final else _("not yet (72 h still running)")]
             for b, f in rows
