@@ -1,0 +1,130 @@
+"""Double clicks, the Back button and two tabs on the broadcast workflow: the second of two posts of one
+transition has no second effect and reads a sentence (never a 500 or a 403), whichever tab wins."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import AuditEvent
+from broadcasts import services
+from broadcasts.models import Broadcast
+from tests.factories import make_account, make_dispatched, make_draft, make_followers, make_pending, make_user
+from tests.test_admin_accounts import messages_of, text
+
+pytestmark = pytest.mark.django_db
+
+Status = Broadcast.Status
+
+
+def transition_url(b: Broadcast, name: str) -> str:
+    return reverse("admin:broadcasts_broadcast_transition", args=[b.pk, name])
+
+
+def logged_in(user) -> Client:
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+def events(b: Broadcast, verb: str) -> int:
+    return AuditEvent.objects.filter(object_type="broadcast", object_id=str(b.pk), verb=verb).count()
+
+
+def post_twice(c: Client, b: Broadcast, name: str, data=None):
+    """The confirmation page's button clicked twice (or submitted again after Back): two POSTs of one form."""
+    first = c.post(transition_url(b, name), data or {}, follow=True)
+    second = c.post(transition_url(b, name), data or {}, follow=True)
+    return first, second
+
+
+@pytest.fixture
+def people():
+    return {
+        "op": make_user("olga", role="operator"),
+        "rev": make_user("rita", role="reviewer"),
+        "rev2": make_user("rob", role="reviewer"),
+    }
+
+
+@pytest.fixture
+def acme():
+    account = make_account(name="Acme Service")
+    make_followers(account, 3)
+    return account
+
+
+def make_in(state: str, account, people) -> Broadcast:
+    if state == "draft":
+        return make_draft(account, by=people["op"])
+    if state == "pending":
+        return make_pending(account, by=people["op"])
+    b = make_dispatched(account)  # sending: its batches wait for a worker
+    return services.pause_broadcast(b, by=people["rev"]) if state == "paused" else b
+
+
+@pytest.mark.parametrize(
+    ("name", "start", "who", "data", "end", "verb"),
+    [
+        ("submit", "draft", "op", {}, Status.PENDING_REVIEW, "submitted"),
+        ("withdraw", "pending", "op", {}, Status.DRAFT, "withdrawn"),
+        ("cancel", "draft", "op", {}, Status.CANCELLED, "cancelled"),
+        ("approve", "pending", "rev", {}, Status.APPROVED, "approved"),
+        ("cancel", "pending", "rev", {}, Status.CANCELLED, "cancelled"),
+        ("reject", "pending", "rev", {"reason": "Too loud."}, Status.REJECTED, "rejected"),
+        ("pause", "sending", "rev", {}, Status.PAUSED, "paused"),
+        ("resume", "paused", "rev", {}, Status.SENDING, "resumed"),
+        ("cancel", "sending", "rev", {}, Status.CANCELLED, "cancelled"),
+    ],
+)
+def test_a_transition_posted_twice_acts_once_and_the_second_post_says_why(
+    people, acme, name, start, who, data, end, verb
+):
+    b = make_in(start, acme, people)
+    c = logged_in(people[who])
+
+    first, second = post_twice(c, b, name, data)
+
+    b.refresh_from_db()
+    assert first.status_code == second.status_code == 200
+    assert b.status == end
+    assert events(b, verb) == 1
+    assert len(messages_of(second)) == 1
+    assert messages_of(second)[0] not in messages_of(first)
+    assert f"is {b.get_status_display().lower()}" in messages_of(second)[0]  # the lifecycle's sentence
+
+
+def test_an_operators_second_click_on_cancel_of_a_draft_reads_why_not_a_403(people, acme):
+    b = make_draft(acme, by=people["op"])
+    c = logged_in(people["op"])
+
+    first, second = post_twice(c, b, "cancel")
+
+    assert second.status_code == 200
+    assert messages_of(second) == ["“Autumn menu” is cancelled; only broadcasts not yet finished can be cancelled."]
+    assert events(b, "cancelled") == 1
+
+
+def test_a_stale_confirmation_page_names_the_status_it_would_be_refused_for(people, acme):
+    b = make_pending(acme, by=people["op"])
+    c = logged_in(people["rev"])
+    c.post(transition_url(b, "approve"), {})
+
+    page = text(c.get(transition_url(b, "approve")))
+
+    assert "“Autumn menu” of Acme Service is approved ." in page
+    assert "Only broadcasts pending review can be approved; “Autumn menu” is approved. Trying will be refused." in page
+
+
+def test_who_has_no_role_for_a_transition_is_still_forbidden(people, acme):
+    b = make_draft(acme, by=people["op"])
+    auditor = logged_in(make_user("ada", role="auditor"))
+
+    assert auditor.post(transition_url(b, "cancel"), {}).status_code == 403
+    assert (
+        logged_in(people["op"]).post(transition_url(make_pending(acme, by=people["op"]), "approve"), {}).status_code
+        == 403
+    )
+    b.refresh_from_db()
+    assert b.status == Status.DRAFT
