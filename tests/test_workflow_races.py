@@ -3,13 +3,18 @@ transition has no second effect and reads a sentence (never a 500 or a 403), whi
 
 from __future__ import annotations
 
+import re
+import threading
+from html import unescape
+
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from accounts.models import AuditEvent
 from broadcasts import services
-from broadcasts.models import Broadcast
+from broadcasts.models import Broadcast, QuotaReservation
 from tests.factories import make_account, make_dispatched, make_draft, make_followers, make_pending, make_user
 from tests.test_admin_accounts import messages_of, text
 
@@ -128,3 +133,88 @@ def test_who_has_no_role_for_a_transition_is_still_forbidden(people, acme):
     )
     b.refresh_from_db()
     assert b.status == Status.DRAFT
+
+
+# --- two tabs at the same moment ---------------------------------------------------------------------
+
+RACE = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def shown(response) -> list[str]:
+    """The messages on the page (read from its HTML: the test client's response.context is not
+    reliable for requests made at the same moment from several threads)."""
+    found = re.search(r'<ul class="messagelist">(.*?)</ul>', response.content.decode(), re.S)
+    return [unescape(m).strip() for m in re.findall(r"<li[^>]*>(.*?)</li>", found.group(1), re.S)] if found else []
+
+
+def at_once(*posts) -> list:
+    """Each (client, url, data) posted from its own thread at the same moment; the responses, in order."""
+    barrier = threading.Barrier(len(posts))
+    responses = [None] * len(posts)
+
+    def click(i, c, url, data):
+        try:
+            barrier.wait(10)
+            responses[i] = c.post(url, data, follow=True)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click, args=(i, *p)) for i, p in enumerate(posts)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return responses
+
+
+def test_cancel_in_one_tab_then_approve_in_the_other_reads_why(people, acme):
+    b = make_pending(acme, by=people["op"])
+    tabs = logged_in(people["rev"]), logged_in(people["rev2"])
+    tabs[1].get(transition_url(b, "approve"))  # the approval page open in the other tab
+
+    tabs[0].post(transition_url(b, "cancel"), {})
+    approved = tabs[1].post(transition_url(b, "approve"), {}, follow=True)
+
+    b.refresh_from_db()
+    assert b.status == Status.CANCELLED and events(b, "approved") == 0
+    assert messages_of(approved) == ["Only broadcasts pending review can be approved; “Autumn menu” is cancelled."]
+
+
+@RACE
+def test_approve_and_cancel_from_two_tabs_at_once_end_cancelled_with_no_500(people, acme):
+    """Cancel first: approval is refused with a sentence. Approve first: cancel then stops the
+    approved broadcast (its slot given back). Either way it ends cancelled and each tab says so."""
+    b = make_pending(acme, by=people["op"])
+    tabs = logged_in(people["rev"]), logged_in(people["rev2"])
+
+    approved, cancelled = at_once(
+        (tabs[0], transition_url(b, "approve"), {}), (tabs[1], transition_url(b, "cancel"), {})
+    )
+
+    b.refresh_from_db()
+    assert approved.status_code == cancelled.status_code == 200
+    assert b.status == Status.CANCELLED and events(b, "cancelled") == 1
+    assert shown(cancelled) == ["“Autumn menu” cancelled."]
+    assert shown(approved) in (
+        ["Only broadcasts pending review can be approved; “Autumn menu” is cancelled."],
+        ["“Autumn menu” approved; it will be sent within a minute."],
+    )
+    assert not QuotaReservation.objects.filter(account=acme).exists()  # no slot held by a cancelled broadcast
+
+
+@RACE
+@pytest.mark.parametrize(
+    ("name", "start", "end"), [("pause", "sending", Status.PAUSED), ("resume", "paused", Status.SENDING)]
+)
+def test_pause_or_resume_from_two_tabs_at_once_acts_once(people, acme, name, start, end):
+    b = make_in(start, acme, people)
+    tabs = logged_in(people["rev"]), logged_in(people["rev2"])
+
+    responses = at_once(*((tab, transition_url(b, name), {}) for tab in tabs))
+
+    b.refresh_from_db()
+    assert [r.status_code for r in responses] == [200, 200]
+    assert b.status == end
+    assert events(b, f"{name}d") == 1
+    said = sorted(m for r in responses for m in shown(r))
+    assert len(said) == 2 and f"“Autumn menu” {name}d." in said
