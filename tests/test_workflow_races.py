@@ -14,8 +14,9 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent
 from broadcasts import services
-from broadcasts.models import Broadcast, QuotaReservation
-from tests.factories import make_account, make_dispatched, make_draft, make_followers, make_pending, make_user
+from broadcasts.models import Broadcast, InboxMessage, QuotaReservation
+from tests.conftest import wait_for
+from tests.factories import inbox_of, make_account, make_dispatched, make_draft, make_followers, make_pending, make_user
 from tests.test_admin_accounts import messages_of, text
 
 pytestmark = pytest.mark.django_db
@@ -218,3 +219,39 @@ def test_pause_or_resume_from_two_tabs_at_once_acts_once(people, acme, name, sta
     assert events(b, f"{name}d") == 1
     said = sorted(m for r in responses for m in shown(r))
     assert len(said) == 2 and f"“Autumn menu” {name}d." in said
+
+
+SLOW_SEND = {
+    "BROADCAST_BATCH_SIZE": "5",
+    "BROADCAST_DELIVERY_BACKEND": "tests.backends.SlowInboxBackend",
+    "BROADCAST_TEST_BATCH_DELAY": "0.4",
+}
+
+
+@pytest.mark.worker
+@RACE
+@pytest.mark.parametrize("celery_worker_env", [SLOW_SEND])
+def test_pause_twice_and_resume_twice_during_a_real_send_deliver_each_follower_once(
+    people, acme, celery_worker_process, settings
+):
+    settings.BROADCAST_BATCH_SIZE = 5
+    fans = make_followers(acme, 97, prefix="slow")
+    b = services.approve_broadcast(make_pending(acme, by=people["op"]), by=people["rev"])
+    services.dispatch_broadcast(b)
+    wait_for(lambda: Broadcast.objects.get(pk=b.pk).sent_count > 0, timeout=30, what="the send to start")
+    tabs = logged_in(people["rev"]), logged_in(people["rev2"])
+
+    paused = at_once(*((tab, transition_url(b, "pause"), {}) for tab in tabs))
+    b.refresh_from_db()
+    assert b.status == Status.PAUSED
+    resumed = at_once(*((tab, transition_url(b, "resume"), {}) for tab in tabs))
+    wait_for(lambda: Broadcast.objects.get(pk=b.pk).status == Status.SENT, timeout=60, what="the send to finish")
+
+    assert [r.status_code for r in paused + resumed] == [200] * 4
+    assert (events(b, "paused"), events(b, "resumed")) == (1, 1)
+    assert sorted(m for r in resumed for m in shown(r)) == [
+        "Only a paused broadcast can be resumed; “Autumn menu” is sending.",
+        "“Autumn menu” resumed.",
+    ]
+    inbox = inbox_of(b)
+    assert len(inbox) == len(fans) + 3 and InboxMessage.objects.filter(broadcast=b).count() == len(inbox)
