@@ -105,6 +105,7 @@ class BroadcastForm(forms.ModelForm):
     recipients_file = forms.FileField(
         label=gettext_lazy("Openids from a CSV file"),
         required=False,
+        allow_empty_file=True,  # read_openids refuses an empty file naming it, on the openids' field
         help_text=gettext_lazy(
             "Optional: a UTF-8 CSV file whose first column is the openid (with or without an “openid” header), "
             "at most 1 MB. Its openids are added to those above."
@@ -156,6 +157,7 @@ class BroadcastForm(forms.ModelForm):
                 data.get("recipients") or "",
                 data=upload.read(CSV_MAX_BYTES + 1) if upload else None,
                 name=upload.name if upload else "",
+                size=upload.size if upload else None,
             )
             data["recipients"] = services.recipients_by_openid(account, listed.openids, where=listed.where)
         except (OpenidListError, DomainError) as exc:

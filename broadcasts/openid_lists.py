@@ -77,12 +77,14 @@ def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
         return csv.excel
 
 
-def _csv_rows(data: bytes, name: str) -> Iterator[tuple[str, str]]:
-    if len(data) > CSV_MAX_BYTES:
+def _csv_rows(data: bytes, name: str, size: int) -> Iterator[tuple[str, str]]:
+    if size > CSV_MAX_BYTES:
         raise OpenidListError(
             _("“%(name)s” is %(size)s KB; a file of openids is at most %(max)s KB (10,000 openids fit in 300 KB).")
-            % {"name": name, "size": f"{-(-len(data) // 1024):,}", "max": f"{CSV_MAX_BYTES // 1024:,}"}
+            % {"name": name, "size": f"{-(-size // 1024):,}", "max": f"{CSV_MAX_BYTES // 1024:,}"}
         )
+    if not data:
+        raise OpenidListError(_("“%(name)s” is empty: it holds no openid.") % {"name": name})
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -108,15 +110,16 @@ def _csv_rows(data: bytes, name: str) -> Iterator[tuple[str, str]]:
         ) from None
 
 
-def read_openids(text: str = "", *, data: bytes | None = None, name: str = "") -> OpenidList:
+def read_openids(text: str = "", *, data: bytes | None = None, name: str = "", size: int | None = None) -> OpenidList:
     """The openids pasted in `text` and those of the CSV file `data` (both may be given: the union).
+    `size` is the file's whole size when `data` is only its beginning (no more than the limit is read).
 
-    Raises OpenidListError naming the line or row at fault.
+    Raises OpenidListError naming the line or row at fault, or the file (too big, empty, not UTF-8).
     """
     listed = OpenidList()
     for openid, where in _lines(text or ""):
         listed.add(openid, where)
     if data is not None:
-        for openid, where in _csv_rows(data, name):
+        for openid, where in _csv_rows(data, name, len(data) if size is None else size):
             listed.add(openid, where)
     return listed

@@ -178,6 +178,10 @@ def test_the_list_limits_are_the_apis(operator, acme):
         (b"openid\n\xff\xfe\n", "“bad.csv” is not UTF-8 text (byte 8); save it as CSV UTF-8."),
         (b"x" * (1_048_576 + 1), "“bad.csv” is 1,025 KB; a file of openids is at most 1,024 KB"),
         (b"openid\no-1\x00\n", "row 2 of bad.csv: “o-1\\x00” is not an openid: it contains a NUL character"),
+        # A Chinese Excel's "CSV" is GBK; the size named is the file's, not the part of it that was read.
+        ("openid,昵称\no-1,张三\n".encode("gbk"), "“bad.csv” is not UTF-8 text (byte 8); save it as CSV UTF-8."),
+        (b"openid\n" + b"o" * (2 * 1_048_576), "“bad.csv” is 2,049 KB; a file of openids is at most 1,024 KB"),
+        (b"", "“bad.csv” is empty: it holds no openid."),
     ],
 )
 def test_a_file_that_cannot_be_read_is_refused_saying_why(operator, acme, content, message):
@@ -187,14 +191,21 @@ def test_a_file_that_cannot_be_read_is_refused_saying_why(operator, acme, conten
         reverse(ADD),
         draft_post(
             account,
+            title="Spring tea",
+            body="Our spring tea is in.",
             recipients=fans[0].openid,
             recipients_file=SimpleUploadedFile("bad.csv", content),
         ),
     )
 
     assert response.status_code == 200
+    assert errors_of(response).count("<li>") == 1  # the file's one sentence, nothing else
     assert message in errors_of(response)
     assert not Broadcast.objects.exists()
+    form = response.context["adminform"].form  # what was typed is on the page again
+    assert (form["title"].value(), form["body"].value(), textarea(response)) == (
+        "Spring tea", "Our spring tea is in.", fans[0].openid,
+    )
 
 
 def test_the_change_page_shows_the_openids_never_database_ids(operator, acme):

@@ -304,13 +304,17 @@ class BroadcastAdmin(
         obj, redirect = self._object_or_redirect(request, object_id)
         if redirect:
             return redirect
-        if not t.allowed(request.user, obj):
+        if not t.allowed(request.user):  # no role of this transition, whatever the status
             raise PermissionDenied
         change_url = self._change_url(obj)
         back = next_url(request, change_url)
+        # The status may have moved since the page was shown (a double click, Back, another tab):
+        # a sentence, never a 403 for the status the person's own first click made.
+        refusal = t.refusal_now(request.user, obj)
         response = service_action(
             self, request, [obj], t.call,
             form_class=t.form_class_for(obj),
+            refuse=lambda b: t.refusal_now(request.user, b),
             success=lambda done: t.success_message(done[0]),
             template="admin/broadcasts/broadcast/transition.html",
             title=_("%(label)s: “%(title)s”") % {"label": t.label, "title": obj.title},
@@ -323,7 +327,7 @@ class BroadcastAdmin(
             broadcast=obj,
             transition=t,
             change_url=change_url,
-            applies=t.applies_to(obj),
+            refusal=refusal,
         )
         return response or HttpResponseRedirect(back)
 

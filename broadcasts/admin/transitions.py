@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
 from operator_console.admin_actions import NoInputForm, referer_url, service_action
 
 from .. import lifecycle, selectors, services
+from ..exceptions import InvalidState
 from ..forms import ApproveForm, RejectForm, RescheduleForm
 from ..models import Broadcast
 from .display import when_sent_text
@@ -109,6 +110,16 @@ class Transition:
 
     def bulk_success_message(self, done: list) -> str:
         return self.done_many % {"count": len(done)}
+
+    def refusal_now(self, user, b: Broadcast) -> str | None:
+        """Why `user` cannot run this on `b` as it is now, or None: its status does not allow it (the
+        lifecycle's sentence: what a second click, a form resubmitted after Back or the other tab's
+        earlier decision reads), or `user`'s role does not for this status."""
+        try:
+            lifecycle.require(b, self.action)
+        except InvalidState as exc:
+            return exc.message
+        return self.refusal_for(user, b)
 
     def refusal_for(self, user, b: Broadcast) -> str | None:
         """Why `user` may not run this on `b` (a bulk action checks each row), or None."""
