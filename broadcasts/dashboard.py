@@ -73,10 +73,11 @@ def flagged_accounts() -> dict:
 def flag_reason(flag: UnfollowFlag) -> str:
     """Why the account is flagged, in the reader's language, from the flag's figures (its stored `reason`
     is the audit's English record of the same)."""
+    # "x of y sent" keeps the unfollow count free of a noun to agree with ("1 unfollows" read wrong).
     text = ngettext(
-        "%(unfollows)s unfollows within 72 h of %(sent)s sent over the last broadcast: %(rate)s, "
+        "72 h unfollow rate %(rate)s (%(unfollows)s of %(sent)s sent) over the last broadcast, "
         "above the threshold of %(threshold)s.",
-        "%(unfollows)s unfollows within 72 h of %(sent)s sent over the last %(n)s broadcasts: %(rate)s, "
+        "72 h unfollow rate %(rate)s (%(unfollows)s of %(sent)s sent) over the last %(n)s broadcasts, "
         "above the threshold of %(threshold)s.",
         flag.broadcasts_counted,
     ) % {"unfollows": f"{flag.unfollows_72h:,}", "sent": f"{flag.sent:,}", "n": flag.broadcasts_counted,

@@ -98,5 +98,6 @@ def test_the_flagged_panel_says_by_how_much_and_the_worst_broadcasts_own_rate(cl
     assert "worst: “Mega sale” at 25.00%" in text
     loud, _quiet = ops_day
     chart = client.get(f"/admin/broadcasts/unfollowflag/account/{loud.pk}/chart/").content.decode()
-    assert "1 unfollows within 72 h of 4 sent over the last broadcast: 25.00%, above the threshold of 10.00%." in chart
+    assert "72 h unfollow rate 25.00% (1 of 4 sent) over the last broadcast, above the threshold of 10.00%." in chart
+    assert re.search(r"Flagged for over-marketing since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d:", chart)  # with seconds
     assert "Highest: #" in chart and "“Mega sale” at 25.00%." in chart

@@ -186,12 +186,13 @@ def _review_one(account: OfficialAccount, *, now: datetime) -> bool:
             flag.cleared_at = flag.updated_at = now
             flag.save(update_fields=["cleared_at", "updated_at"])
             record_event(flag, by=None, verb=AuditEvent.Verb.UNFLAGGED, account=account,
-                         note=f"72 h unfollow rate {figures.rate_72h:.2%} over the last {figures.broadcasts} "
-                              f"broadcasts, at or below the threshold of {threshold:.2%}")
+                         note=f"72 h unfollow rate {figures.rate_72h:.2%} (broadcasts counted: {figures.broadcasts}), "
+                              f"at or below the threshold of {threshold:.2%}")
         return False
     worst = figures.worst
-    reason = (f"{figures.unfollows_72h} unfollows within 72 h of {figures.sent} sent over the last "
-              f"{figures.broadcasts} broadcasts: {figures.rate_72h:.2%}, above the threshold of {threshold:.2%}; "
+    # The audit's record (stored, in English); people read dashboard.flag_reason, worded when shown.
+    reason = (f"72 h unfollow rate {figures.rate_72h:.2%} ({figures.unfollows_72h:,} of {figures.sent:,} sent; "
+              f"broadcasts counted: {figures.broadcasts}), above the threshold of {threshold:.2%}; "
               f"highest: #{worst.broadcast_id} “{worst.broadcast.title}” at {worst.rate_72h:.2%}")
     fields = {"rate_72h": figures.rate_72h, "threshold": threshold, "broadcasts_counted": figures.broadcasts,
               "sent": figures.sent, "unfollows_72h": figures.unfollows_72h, "worst_broadcast_id": worst.broadcast_id,
