@@ -65,35 +65,81 @@ def unfollow_buckets(
         return [(int(b), int(n), int(s)) for b, n, s in cur.fetchall()]
 
 
+# The recent platform days: every account's follows and unfollows from `since` (the start of a platform day).
 _FOLLOWER_DAYS = {
     "postgresql": """
-INSERT INTO broadcasts_followerday (account_id, day, gained, lost)
+INSERT INTO broadcasts_followerday (account_id, day, gained, lost, counted_at)
 SELECT e.account_id, (e.at AT TIME ZONE %(zone)s)::date,
-       COUNT(*) FILTER (WHERE e.kind = %(subscribe)s), COUNT(*) FILTER (WHERE e.kind = %(unsubscribe)s)
+       COUNT(*) FILTER (WHERE e.kind = %(subscribe)s), COUNT(*) FILTER (WHERE e.kind = %(unsubscribe)s), %(now)s
 FROM accounts_officialaccount a
 CROSS JOIN LATERAL (
     SELECT account_id, kind, at FROM accounts_followerevent
     WHERE account_id = a.id AND kind IN (%(subscribe)s, %(unsubscribe)s) AND at >= %(since)s
 ) e
 GROUP BY 1, 2
-ON CONFLICT (account_id, day) DO UPDATE SET gained = EXCLUDED.gained, lost = EXCLUDED.lost
+ON CONFLICT (account_id, day) DO UPDATE SET gained = EXCLUDED.gained, lost = EXCLUDED.lost, counted_at = EXCLUDED.counted_at
 """,
     "sqlite": """
-INSERT INTO broadcasts_followerday (account_id, day, gained, lost)
+INSERT INTO broadcasts_followerday (account_id, day, gained, lost, counted_at)
 SELECT account_id, date(at, %(offset)s),
-       SUM(CASE WHEN kind = %(subscribe)s THEN 1 ELSE 0 END), SUM(CASE WHEN kind = %(unsubscribe)s THEN 1 ELSE 0 END)
+       SUM(CASE WHEN kind = %(subscribe)s THEN 1 ELSE 0 END), SUM(CASE WHEN kind = %(unsubscribe)s THEN 1 ELSE 0 END),
+       %(now)s
 FROM accounts_followerevent WHERE at >= %(since)s
 GROUP BY 1, 2
-ON CONFLICT (account_id, day) DO UPDATE SET gained = excluded.gained, lost = excluded.lost
+ON CONFLICT (account_id, day) DO UPDATE SET gained = excluded.gained, lost = excluded.lost, counted_at = excluded.counted_at
+""",
+}
+
+# The older days that follows and unfollows recorded late fall on (recorded since `recorded_since`, dated
+# before `since`: an import dated back, late platform events, the admin's past time): the distinct (account,
+# day) pairs of those events (index follower_event_recorded_idx), then each pair recounted whole, one index
+# range of follower_event_account_idx (account, kind, at) per pair and kind.
+_LATE_FOLLOWER_DAYS = {
+    "postgresql": """
+INSERT INTO broadcasts_followerday (account_id, day, gained, lost, counted_at)
+SELECT p.account_id, p.day, c.gained, c.lost, %(now)s
+FROM (
+    SELECT DISTINCT account_id, (at AT TIME ZONE %(zone)s)::date AS day FROM accounts_followerevent
+    WHERE recorded_at > %(recorded_since)s AND at < %(since)s
+) p
+CROSS JOIN LATERAL (
+    SELECT COUNT(*) FILTER (WHERE kind = %(subscribe)s) AS gained, COUNT(*) FILTER (WHERE kind = %(unsubscribe)s) AS lost
+    FROM accounts_followerevent
+    WHERE account_id = p.account_id AND kind IN (%(subscribe)s, %(unsubscribe)s)
+      AND at >= (p.day::timestamp AT TIME ZONE %(zone)s) AND at < ((p.day + 1)::timestamp AT TIME ZONE %(zone)s)
+) c
+ON CONFLICT (account_id, day) DO UPDATE SET gained = EXCLUDED.gained, lost = EXCLUDED.lost, counted_at = EXCLUDED.counted_at
+""",
+    "sqlite": """
+INSERT INTO broadcasts_followerday (account_id, day, gained, lost, counted_at)
+SELECT p.account_id, p.day,
+       (SELECT COUNT(*) FROM accounts_followerevent e WHERE e.account_id = p.account_id AND e.kind = %(subscribe)s
+          AND e.at >= datetime(p.day, %(back)s) AND e.at < datetime(p.day, '+1 day', %(back)s)),
+       (SELECT COUNT(*) FROM accounts_followerevent e WHERE e.account_id = p.account_id AND e.kind = %(unsubscribe)s
+          AND e.at >= datetime(p.day, %(back)s) AND e.at < datetime(p.day, '+1 day', %(back)s)),
+       %(now)s
+FROM (
+    SELECT DISTINCT account_id, date(at, %(offset)s) AS day FROM accounts_followerevent
+    WHERE recorded_at > %(recorded_since)s AND at < %(since)s
+) p
+WHERE true
+ON CONFLICT (account_id, day) DO UPDATE SET gained = excluded.gained, lost = excluded.lost, counted_at = excluded.counted_at
 """,
 }
 
 
-def refresh_follower_days(*, since: datetime, zone: str, offset: str) -> int:
-    """Recount follows and unfollows per account and platform day for the days from `since` (the start
-    of a platform day) in one statement: one index range per account (a lateral join), not a scan of
-    the history. `offset` is the zone's UTC offset for SQLite ("+8 hours"), which has no zone data."""
+def refresh_follower_days(*, since: datetime, recorded_since: datetime, now: datetime, zone: str, hours: int) -> int:
+    """Recount follows and unfollows per account and platform day, stamped `now`, in two statements: the
+    days from `since` (the start of a platform day; one index range per account, a lateral join, not a scan
+    of the history), and the older days of the events recorded after `recorded_since`. `hours` is the
+    zone's UTC offset for SQLite, which has no zone data. Returns the rows written."""
+    adapt = connection.ops.adapt_datetimefield_value
+    params = {"since": adapt(since), "recorded_since": adapt(recorded_since), "now": adapt(now), "zone": zone,
+              "offset": f"{hours:+d} hours", "back": f"{-hours:+d} hours",
+              "subscribe": "subscribe", "unsubscribe": "unsubscribe"}
+    written = 0
     with connection.cursor() as cur:
-        cur.execute(_FOLLOWER_DAYS[connection.vendor], {"since": since, "zone": zone, "offset": offset,
-                                                        "subscribe": "subscribe", "unsubscribe": "unsubscribe"})
-        return cur.rowcount
+        for statements in (_FOLLOWER_DAYS, _LATE_FOLLOWER_DAYS):
+            cur.execute(statements[connection.vendor], params)
+            written += cur.rowcount
+    return written

@@ -165,3 +165,46 @@ def test_the_same_history_on_sqlite(tmp_path):
         ["o4", "subscribe", "2026-01-03T00:00:00+00:00"],
     ]
     assert out["tags"] == ["vip"]  # o3 does not follow and is not imported, its tag neither
+
+
+def nicknames(account) -> dict[str, str]:
+    return dict(Follower.objects.filter(account=account).values_list("openid", "nickname"))
+
+
+def test_an_empty_nickname_keeps_the_known_one_on_every_row():
+    """QA (issue 12): `oX,,,,0` unfollowed oX and blanked his nickname. An empty nickname keeps the known
+    one, as an empty subscribed_at keeps the known time; a new follower without one has none."""
+    account = make_account()
+    # First import (COPY straight into the table): o3 is new and has no nickname to keep.
+    load(account, "o1,Ann,,2026-01-01T00:00:00Z,1\no2,Bo,,2026-01-01T00:00:00Z,1\no3,,,2026-01-01T00:00:00Z,1\n")
+    assert nicknames(account) == {"o1": "Ann", "o2": "Bo", "o3": ""}
+    # Staged: o1 unfollows without a nickname, o2 stays following without one, o3 gets one.
+    assert load(account, "o1,,,,0\no2,,,,1\no3,Cy,,,\n").endswith(
+        "3 lines read: 0 created, 2 updated, 1 unchanged, 0 skipped, 0 tags created"
+    )
+    assert nicknames(account) == {"o1": "Ann", "o2": "Bo", "o3": "Cy"}
+    assert Follower.objects.get(account=account, openid="o1").subscribed is False
+    # A 1 row without a nickname follows o1 again and still keeps it.
+    load(account, "o1,,,,1\n")
+    assert nicknames(account)["o1"] == "Ann"
+    assert Follower.objects.get(account=account, openid="o1").subscribed is True
+
+
+NICKNAME_SCRIPT = r"""
+import io, json
+from accounts.imports import import_followers
+from accounts.models import OfficialAccount
+acc = OfficialAccount.objects.create(name="Acme", kind="service")
+header = "openid,nickname,tags,subscribed_at,subscribed\n"
+outs = []
+for body in ("o1,Ann,,2026-01-01T00:00:00Z,1\no2,Bo,,2026-01-01T00:00:00Z,1\no3,,,2026-01-01T00:00:00Z,1\n",
+             "o1,,,,0\no2,,,,1\no3,Cy,,,\n"):
+    outs.append(import_followers(acc, io.BytesIO((header + body).encode())).summary)
+print(json.dumps({"outs": outs, "followers": sorted(acc.followers.values_list("openid", "nickname", "subscribed"))}))
+"""
+
+
+def test_an_empty_nickname_keeps_the_known_one_on_sqlite(tmp_path):
+    out = run_on_sqlite(tmp_path, NICKNAME_SCRIPT)
+    assert out["outs"][1].endswith("3 lines read: 0 created, 2 updated, 1 unchanged, 0 skipped, 0 tags created")
+    assert out["followers"] == [["o1", "Ann", False], ["o2", "Bo", True], ["o3", "Cy", True]]

@@ -83,8 +83,11 @@ def test_the_beat_job_stores_the_figures_and_leaves_final_ones_alone(history):
     assert (stored.sent, stored.unfollows_24h, stored.unfollows_72h, stored.rate_72h) == (4, 2, 3, Decimal("0.75"))
     assert stored.is_final
     assert services.measure_unfollows(now=now) == 0  # all three are past their 72 h
-    # The follower days were counted for the last four platform days only (the history is older).
-    assert not FollowerDay.objects.filter(account=account).exists()
+    # The history was written today with times of ten days ago, so it was recorded late: the first run
+    # counts its days (f3 and f6 follow again, seven unfollows), none of them in the last four days.
+    counted = FollowerDay.objects.filter(account=account)
+    assert (sum(d.gained for d in counted), sum(d.lost for d in counted)) == (2, 7)
+    assert not counted.filter(day__gte=timezone.localdate(now, platform_zone()) - timedelta(days=3)).exists()
 
 
 def test_a_broadcast_within_its_72_hours_is_measured_again_until_final(history):

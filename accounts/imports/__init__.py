@@ -14,9 +14,11 @@ yes/no, case-insensitive (empty, or no such column: 1). Rows are upserted by ope
   (details: writing.py, "Following state");
 * a new openid that follows becomes a follower; one that does not is not imported
   (counted unchanged: the console has no such follower, as the file says);
-* a known openid gets the file's nickname; a follower who follows and stays following takes
-  the file's subscribed_at (an empty one keeps the time already known); a 1 row follows
-  again a follower who had unfollowed, a 0 row unfollows one who followed;
+* a known openid gets the file's nickname (an empty one keeps the known nickname, whatever
+  the row's ``subscribed``: a file without nicknames never blanks them); a follower who
+  follows and stays following takes the file's subscribed_at (an empty one keeps the time
+  already known); a 1 row follows again a follower who had unfollowed, a 0 row unfollows
+  one who followed;
 * tags are created when missing and *added* to the follower; an import never removes a
   tag (ops may have tagged followers in the console);
 * an openid that appears twice in one file is a bad row (the later line), since either

@@ -38,7 +38,8 @@ WHERE f.account_id = %(account)s
 """
 
 # Staged path, one statement (the rule: accounts.imports.writing, "Following state"):
-#   old      the staged rows of known followers, with the state the file would give them
+#   old      the staged rows of known followers, with the state the file would give them (an empty
+#            nickname keeps the known one)
 #   updated  known followers whose nickname, state or times change; the WHERE also checks that
 #            the row is still as read (a concurrent platform event wins: the row is left alone)
 #   created  new followers, from rows that follow
@@ -47,7 +48,8 @@ WHERE f.account_id = %(account)s
 # than a change another transaction made meanwhile): what an empty time means.
 STAGED_WRITE = f"""
 WITH old AS (
-    SELECT f.id, f.nickname, f.subscribed, f.subscribed_at, f.unsubscribed_at, s.nickname AS new_nickname,
+    SELECT f.id, f.nickname, f.subscribed, f.subscribed_at, f.unsubscribed_at,
+           coalesce(nullif(s.nickname, ''), f.nickname) AS new_nickname,
            s.subscribed AS follows, coalesce(s.subscribed_at, %(now)s) AS at, s.subscribed_at IS NULL AS untimed,
            s.subscribed <> f.subscribed AND coalesce(s.subscribed_at, %(now)s) >
                CASE WHEN f.subscribed THEN f.subscribed_at ELSE coalesce(f.unsubscribed_at, f.subscribed_at) END

@@ -30,7 +30,8 @@ SELECT id, follows, at, flips, nickname, subscribed, subscribed_at, unsubscribed
             ELSE subscribed_at END AS new_subscribed_at,
        CASE WHEN flips AND NOT follows THEN at ELSE unsubscribed_at END AS new_unsubscribed_at
 FROM (
-    SELECT f.id, f.nickname, f.subscribed, f.subscribed_at, f.unsubscribed_at, s.nickname AS new_nickname,
+    SELECT f.id, f.nickname, f.subscribed, f.subscribed_at, f.unsubscribed_at,
+           coalesce(nullif(s.nickname, ''), f.nickname) AS new_nickname,
            s.subscribed AS follows, coalesce(s.subscribed_at, %(now)s) AS at, s.subscribed_at IS NULL AS untimed,
            s.subscribed <> f.subscribed AND coalesce(s.subscribed_at, %(now)s) >
                CASE WHEN f.subscribed THEN f.subscribed_at ELSE coalesce(f.unsubscribed_at, f.subscribed_at) END

@@ -15,7 +15,9 @@ follow) or `unsubscribed_at` (an unfollow) and is kept as a FollowerEvent. A new
 that follows is a new follower with its follow kept; a new openid that does not follow
 writes nothing (counted unchanged: the console already has no such follower). Beyond the
 rule, as before: a follower who follows and stays following takes the file's time (an
-empty one keeps the known time), and every named follower takes the file's nickname.
+empty one keeps the known time), and every named follower takes the file's nickname (an
+empty one keeps the known nickname, on every row; the direct path of a first import meets
+no known follower, so it has none to keep).
 """
 
 from __future__ import annotations

@@ -237,9 +237,10 @@ class FollowerEvent(models.Model):
         indexes = [
             # R8: an account's unfollows (or follows) over time.
             models.Index(fields=["account", "kind", "at"], name="follower_event_account_idx"),
-            # R8: the unfollows recorded since the measuring job's last run, whatever their time (a late
-            # one may change a measure already final). Unfollows only: a first import's follows skip it.
-            models.Index(fields=["recorded_at"], condition=Q(kind="unsubscribe"), name="follower_event_late_idx"),
+            # R8: the follows and unfollows recorded since the measuring job's last run, whatever their time:
+            # a late unfollow may change a measure already final, and a late follow or unfollow a follower
+            # day already counted. Follows too (a first import's, dated back, are such late follows).
+            models.Index(fields=["recorded_at"], name="follower_event_recorded_idx"),
         ]
 
     def __str__(self):

@@ -92,11 +92,15 @@ class FollowerDay(models.Model):
     day = models.DateField(verbose_name=_("day"))
     gained = models.PositiveIntegerField(verbose_name=_("follows"), default=0)
     lost = models.PositiveIntegerField(verbose_name=_("unfollows"), default=0)
+    # When the beat job last recounted the day: the latest of them is the job's last run, from which it
+    # looks for follows and unfollows recorded late (dated on an older day).
+    counted_at = models.DateTimeField(verbose_name=_("counted"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("follower day")
         verbose_name_plural = _("follower days")
         constraints = [models.UniqueConstraint(fields=["account", "day"], name="follower_day_once")]
+        indexes = [models.Index(fields=["counted_at"], name="follower_day_counted_idx")]
 
     def __str__(self):
         return f"{self.account_id} {self.day}: +{self.gained} -{self.lost}"

@@ -4,7 +4,7 @@ flagged when their 72 h unfollow rate stays high. The beat job and unfollow_repo
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
@@ -18,7 +18,7 @@ from accounts.services import record_event
 from operator_console.platform_time import in_platform_zone, platform_zone_name
 
 from .. import unfollow_sql
-from ..models import CURVE_HOURS, Broadcast, UnfollowFlag, UnfollowMeasure
+from ..models import CURVE_HOURS, Broadcast, FollowerDay, UnfollowFlag, UnfollowMeasure
 from .locks import lock_account
 from .penalties import record_violation
 
@@ -32,6 +32,8 @@ MEASURED_STATUSES = (Broadcast.Status.SENT, Broadcast.Status.PARTIALLY_SENT)
 # platform events stamps its events when it starts writing and may commit after a run has begun.
 LATE_OVERLAP = timedelta(hours=1)
 RATE_PLACES = Decimal("0.000001")
+# Before every event: where the first recount of follower days looks from.
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Figures(NamedTuple):
@@ -104,7 +106,8 @@ def measure_broadcast(broadcast: Broadcast, *, now: datetime | None = None) -> U
 
 def measure_unfollows(*, now: datetime | None = None) -> int:
     """Beat: measure every finished broadcast whose 72 h are not yet all measured, recount the recent
-    follower days, and raise or clear the flags of the accounts measured. Returns broadcasts measured."""
+    follower days and the older ones that late events fall on, and raise or clear the flags of the accounts
+    measured. Returns broadcasts measured."""
     now = now or timezone.now()
     late = list(late_unfollow_measures().values_list("broadcast_id", flat=True))
     todo = measured_broadcasts().exclude(unfollows__is_final=True) | measured_broadcasts().filter(pk__in=late)
@@ -123,7 +126,7 @@ def measure_unfollows(*, now: datetime | None = None) -> int:
 def late_unfollow_measures() -> QuerySet[UnfollowMeasure]:
     """Final measures that an unfollow recorded after them falls into (an event, admin action or import
     dated in the past): the job measures them again. Driven by the unfollows recorded since the last run
-    (index follower_event_late_idx), so its cost follows the new unfollows, not the history."""
+    (index follower_event_recorded_idx), so its cost follows the new unfollows, not the history."""
     last_run = UnfollowMeasure.objects.aggregate(last=Max("measured_at"))["last"]
     if last_run is None:
         return UnfollowMeasure.objects.none()
@@ -137,12 +140,19 @@ def late_unfollow_measures() -> QuerySet[UnfollowMeasure]:
 
 
 def refresh_follower_days(*, now: datetime | None = None) -> int:
-    """Recount the last FOLLOWER_DAYS_REFRESHED platform days of follows and unfollows per account
-    (the charts' pre-aggregated daily counts). Returns the rows written."""
-    now = in_platform_zone(now or timezone.now())
-    start = (now - timedelta(days=FOLLOWER_DAYS_REFRESHED - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    offset_hours = int(now.utcoffset().total_seconds() // 3600)
-    return unfollow_sql.refresh_follower_days(since=start, zone=platform_zone_name(), offset=f"{offset_hours:+d} hours")
+    """Recount the last FOLLOWER_DAYS_REFRESHED platform days of follows and unfollows per account (the
+    charts' pre-aggregated daily counts), and the older days that follows and unfollows recorded since the
+    last run (LATE_OVERLAP before it) are dated on: an import dated back, late platform events, the admin's
+    past time. The first run, with no last run, recounts every day of the history. Returns the rows written."""
+    now = now or timezone.now()
+    local = in_platform_zone(now)
+    start = (local - timedelta(days=FOLLOWER_DAYS_REFRESHED - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    last_run = FollowerDay.objects.aggregate(last=Max("counted_at"))["last"]
+    recorded_since = last_run - LATE_OVERLAP if last_run is not None else NEVER
+    return unfollow_sql.refresh_follower_days(
+        since=start, recorded_since=recorded_since, now=now, zone=platform_zone_name(),
+        hours=int(local.utcoffset().total_seconds() // 3600),
+    )
 
 
 class AccountRate(NamedTuple):
