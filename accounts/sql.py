@@ -25,7 +25,7 @@ class Outcome:
     """What the statement did with one event (its `outcome` column)."""
 
     APPLIED = "applied"  # the follower changed (followed, or unfollowed), and the event is kept
-    UNCHANGED = "unchanged"  # a repeat, or older than what is known of the follower
+    UNCHANGED = "unchanged"  # a repeat, or not newer than the newest event seen for the follower
     UNKNOWN_ACCOUNT = "unknown_account"  # no account has the appid
     NO_FOLLOWER = "no_follower"  # an unfollow of an openid the account never had
     RACED = "raced"  # a concurrent batch made this follower first: run the event again
@@ -36,12 +36,16 @@ class Outcome:
 #   known     its events of known accounts
 #   existing  the followers it names that exist, locked in id order (two batches naming the same
 #             followers wait for each other instead of deadlocking)
-#   timeline  per follower: its current state as the first event (at the time that state began),
-#             then the batch's events that are newer than that, in time order (ties: batch order)
+#   timeline  per follower: its current state as the first event, at the newest event time seen for
+#             it (last_event_at; before any was recorded, the time that state began), then the
+#             batch's events that are newer than that, in time order (ties: batch order)
 #   marked    each timeline event that differs from the one before begins a run: a change
-#   final     per follower: the kind of the last event, and when the last follow and the last
-#             unfollow run began
-#   updated   existing followers whose state or times differ from final
+#   newest    per follower: the newest event time of the batch (older ones included)
+#   final     per follower: the kind of the last event, when the batch's last follow and last
+#             unfollow run began (NULL: the known time stays), and `newest`
+#   updated   existing followers whose state or times differ from final, or whose last_event_at
+#             moves forward (an "unchanged" event still raises it: a later-arriving older event
+#             must not undo what the platform's newest event said)
 #   created   new followers (only from a batch holding a follow of them); ON CONFLICT DO NOTHING
 #             when a concurrent batch made them first (those events come back as "raced")
 #   kept      the changes, into the event history (the unique constraint is the safety net)
@@ -57,7 +61,9 @@ known AS (
 ),
 existing AS (
     SELECT f.id, f.account_id, f.openid, f.subscribed,
-           CASE WHEN f.subscribed THEN f.subscribed_at ELSE COALESCE(f.unsubscribed_at, f.subscribed_at) END AS since
+           COALESCE(f.last_event_at,
+                    CASE WHEN f.subscribed THEN f.subscribed_at ELSE COALESCE(f.unsubscribed_at, f.subscribed_at) END)
+               AS since
     FROM {FOLLOWER} f
     WHERE (f.account_id, f.openid) IN (SELECT account_id, openid FROM known)
     ORDER BY f.id
@@ -77,28 +83,37 @@ marked AS (
            AS starts_run
     FROM timeline t
 ),
+newest AS (
+    SELECT account_id, openid, max(at) AS newest_at FROM known GROUP BY account_id, openid
+),
 final AS (
-    SELECT account_id, openid,
-           (array_agg(kind ORDER BY at DESC, pos DESC))[1] = %(subscribe)s::text AS subscribed,
-           max(at) FILTER (WHERE starts_run AND kind = %(subscribe)s::text) AS last_follow,
-           max(at) FILTER (WHERE starts_run AND kind = %(unsubscribe)s::text) AS last_unfollow
-    FROM marked
-    GROUP BY account_id, openid
+    SELECT g.*, w.newest_at
+    FROM (
+        SELECT account_id, openid,
+               (array_agg(kind ORDER BY at DESC, pos DESC))[1] = %(subscribe)s::text AS subscribed,
+               max(at) FILTER (WHERE starts_run AND pos >= 0 AND kind = %(subscribe)s::text) AS last_follow,
+               max(at) FILTER (WHERE starts_run AND pos >= 0 AND kind = %(unsubscribe)s::text) AS last_unfollow
+        FROM marked
+        GROUP BY account_id, openid
+    ) g
+    JOIN newest w ON w.account_id = g.account_id AND w.openid = g.openid
 ),
 updated AS (
     UPDATE {FOLLOWER} f
     SET subscribed = n.subscribed,
         subscribed_at = COALESCE(n.last_follow, f.subscribed_at),
-        unsubscribed_at = COALESCE(n.last_unfollow, f.unsubscribed_at)
+        unsubscribed_at = COALESCE(n.last_unfollow, f.unsubscribed_at),
+        last_event_at = GREATEST(x.since, n.newest_at)
     FROM final n JOIN existing x ON x.account_id = n.account_id AND x.openid = n.openid
     WHERE f.id = x.id
-      AND (f.subscribed, f.subscribed_at, f.unsubscribed_at) IS DISTINCT FROM
-          (n.subscribed, COALESCE(n.last_follow, f.subscribed_at), COALESCE(n.last_unfollow, f.unsubscribed_at))
+      AND (f.subscribed, f.subscribed_at, f.unsubscribed_at, f.last_event_at) IS DISTINCT FROM
+          (n.subscribed, COALESCE(n.last_follow, f.subscribed_at), COALESCE(n.last_unfollow, f.unsubscribed_at),
+           GREATEST(x.since, n.newest_at))
     RETURNING f.id
 ),
 created AS (
-    INSERT INTO {FOLLOWER} (account_id, openid, nickname, subscribed, subscribed_at, unsubscribed_at)
-    SELECT n.account_id, n.openid, '', n.subscribed, n.last_follow, n.last_unfollow
+    INSERT INTO {FOLLOWER} (account_id, openid, nickname, subscribed, subscribed_at, unsubscribed_at, last_event_at)
+    SELECT n.account_id, n.openid, '', n.subscribed, n.last_follow, n.last_unfollow, n.newest_at
     FROM final n
     WHERE n.last_follow IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM existing x WHERE x.account_id = n.account_id AND x.openid = n.openid)
@@ -182,15 +197,17 @@ def apply_events_portable(events: Sequence[EventRow], *, now: datetime) -> dict[
             follower = existing.get(key)
             timeline = []
             if follower is not None:
-                since = follower.subscribed_at if follower.subscribed else (follower.unsubscribed_at or follower.subscribed_at)
+                since = follower.last_event_at or (
+                    follower.subscribed_at if follower.subscribed else (follower.unsubscribed_at or follower.subscribed_at)
+                )
                 timeline.append((since, -1, subscribe if follower.subscribed else FollowerEvent.Kind.UNSUBSCRIBE))
             timeline += sorted((at, pos, kind) for pos, _, _, kind, at in rows if follower is None or at > since)
-            last = {}  # kind -> when its last run began
+            last = {}  # kind -> when the batch's last run of it began
             previous, changes = None, []
             for at, pos, kind in timeline:
                 starts_run = kind != previous
                 previous = kind
-                if starts_run:
+                if starts_run and pos >= 0:
                     last[kind] = at
                 if pos >= 0 and starts_run:
                     changes.append((kind, at))
@@ -204,15 +221,18 @@ def apply_events_portable(events: Sequence[EventRow], *, now: datetime) -> dict[
                     continue
                 follower = Follower(account_id=key[0], openid=key[1], subscribed_at=last[subscribe])
                 created.append(follower)
+            newest = max(at for *_, at in rows)
             new = (previous == subscribe, last.get(subscribe, follower.subscribed_at),
-                   last.get(FollowerEvent.Kind.UNSUBSCRIBE, follower.unsubscribed_at))
-            if follower.pk is None or new != (follower.subscribed, follower.subscribed_at, follower.unsubscribed_at):
-                follower.subscribed, follower.subscribed_at, follower.unsubscribed_at = new
+                   last.get(FollowerEvent.Kind.UNSUBSCRIBE, follower.unsubscribed_at),
+                   newest if follower.pk is None else max(since, newest))
+            old = (follower.subscribed, follower.subscribed_at, follower.unsubscribed_at, follower.last_event_at)
+            if follower.pk is None or new != old:
+                follower.subscribed, follower.subscribed_at, follower.unsubscribed_at, follower.last_event_at = new
                 if follower.pk is not None:
                     changed.append(follower)
             kept += [(follower, kind, at) for kind, at in changes]
         Follower.objects.bulk_create(created)
-        Follower.objects.bulk_update(changed, ["subscribed", "subscribed_at", "unsubscribed_at"])
+        Follower.objects.bulk_update(changed, ["subscribed", "subscribed_at", "unsubscribed_at", "last_event_at"])
         FollowerEvent.objects.bulk_create(
             [FollowerEvent(account_id=f.account_id, follower_id=f.pk, kind=kind, at=at, recorded_at=now)
              for f, kind, at in kept],

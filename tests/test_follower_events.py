@@ -208,7 +208,7 @@ def test_two_batches_making_the_same_new_follower_at_once_make_it_once():
 
 def snapshot(acc):
     followers = sorted(Follower.objects.filter(account=acc).values_list("openid", "subscribed", "subscribed_at",
-                                                                        "unsubscribed_at"))
+                                                                        "unsubscribed_at", "last_event_at"))
     events = sorted(FollowerEvent.objects.filter(account=acc).values_list("follower__openid", "kind", "at"))
     return followers, events
 

@@ -54,7 +54,7 @@ class FollowerAdmin(CsvExportMixin, AuditedChangesMixin, KeysetPaginationMixin, 
     search_fields = ["openid__exact", "^nickname"]
     search_help_text = gettext_lazy("The exact openid, or the beginning of a nickname.")
     raw_id_fields = ["account", "tags"]
-    readonly_fields = ["subscribed", "subscribed_at", "unsubscribed_at"]
+    readonly_fields = ["subscribed", "subscribed_at", "unsubscribed_at", "last_event_at"]
     ordering = ["-id"]
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER  # facet counts would COUNT(*) millions of rows per choice

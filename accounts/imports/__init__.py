@@ -9,7 +9,8 @@ yes/no, case-insensitive (empty, or no such column: 1). Rows are upserted by ope
 * a row is a follow (``subscribed`` 1) or an unfollow (0) at its time: ``subscribed_at`` is
   when the follow began, or when the unfollow happened. The following state changes by the
   rule of the platform's events (accounts.services.apply_follower_events): only when the
-  row differs from the follower's state and is newer than that state's start; each change
+  row differs from the follower's state and is newer than the newest event seen for the
+  follower (from any source, Follower.last_event_at); each change
   is kept in the follower's history (FollowerEvent), as the new followers' follows are
   (details: writing.py, "Following state");
 * a new openid that follows becomes a follower; one that does not is not imported

@@ -39,25 +39,31 @@ WHERE f.account_id = %(account)s
 
 # Staged path, one statement (the rule: accounts.imports.writing, "Following state"):
 #   old      the staged rows of known followers, with the state the file would give them (an empty
-#            nickname keeps the known one)
-#   updated  known followers whose nickname, state or times change; the WHERE also checks that
-#            the row is still as read (a concurrent platform event wins: the row is left alone)
+#            nickname keeps the known one); `since` is the newest event time seen for the follower
+#            (last_event_at; before any was recorded, when its state began)
+#   updated  known followers whose nickname, state or times change, or whose last_event_at moves
+#            forward (a row that changes nothing else still raises it; counted updated only when
+#            something else changes); the WHERE also checks that the row is still as read (a
+#            concurrent platform event wins: the row is left alone)
 #   created  new followers, from rows that follow
 #   kept     the follows of new followers and the flips of known ones, into the history
 # %(now)s is the moment of the write (the clock's, not the transaction's start, which may be older
 # than a change another transaction made meanwhile): what an empty time means.
 STAGED_WRITE = f"""
 WITH old AS (
-    SELECT f.id, f.nickname, f.subscribed, f.subscribed_at, f.unsubscribed_at,
-           coalesce(nullif(s.nickname, ''), f.nickname) AS new_nickname,
-           s.subscribed AS follows, coalesce(s.subscribed_at, %(now)s) AS at, s.subscribed_at IS NULL AS untimed,
-           s.subscribed <> f.subscribed AND coalesce(s.subscribed_at, %(now)s) >
-               CASE WHEN f.subscribed THEN f.subscribed_at ELSE coalesce(f.unsubscribed_at, f.subscribed_at) END
-               AS flips
-    FROM follower_import s JOIN {FOLLOWER} f ON f.account_id = %(account)s AND f.openid = s.openid
+    SELECT r.*, r.follows <> r.subscribed AND r.at > r.since AS flips
+    FROM (
+        SELECT f.id, f.nickname, f.subscribed, f.subscribed_at, f.unsubscribed_at, f.last_event_at,
+               coalesce(nullif(s.nickname, ''), f.nickname) AS new_nickname,
+               s.subscribed AS follows, coalesce(s.subscribed_at, %(now)s) AS at, s.subscribed_at IS NULL AS untimed,
+               coalesce(f.last_event_at,
+                        CASE WHEN f.subscribed THEN f.subscribed_at ELSE coalesce(f.unsubscribed_at, f.subscribed_at) END)
+                   AS since
+        FROM follower_import s JOIN {FOLLOWER} f ON f.account_id = %(account)s AND f.openid = s.openid
+    ) r
 ),
 new AS (
-    SELECT o.*,
+    SELECT o.*, greatest(since, at) AS new_last_event_at,
            CASE WHEN flips THEN follows ELSE subscribed END AS new_subscribed,
            CASE WHEN flips AND follows THEN at
                 WHEN subscribed AND follows AND NOT untimed THEN at
@@ -68,18 +74,21 @@ new AS (
 updated AS (
     UPDATE {FOLLOWER} f
     SET nickname = n.new_nickname, subscribed = n.new_subscribed, subscribed_at = n.new_subscribed_at,
-        unsubscribed_at = n.new_unsubscribed_at
+        unsubscribed_at = n.new_unsubscribed_at, last_event_at = n.new_last_event_at
     FROM new n
     WHERE f.id = n.id
-      AND (n.new_nickname, n.new_subscribed, n.new_subscribed_at, n.new_unsubscribed_at)
-          IS DISTINCT FROM (n.nickname, n.subscribed, n.subscribed_at, n.unsubscribed_at)
-      AND (f.subscribed, f.subscribed_at, f.unsubscribed_at)
-          IS NOT DISTINCT FROM (n.subscribed, n.subscribed_at, n.unsubscribed_at)
-    RETURNING f.id, n.flips, n.follows, n.at
+      AND (n.new_nickname, n.new_subscribed, n.new_subscribed_at, n.new_unsubscribed_at, n.new_last_event_at)
+          IS DISTINCT FROM (n.nickname, n.subscribed, n.subscribed_at, n.unsubscribed_at, n.last_event_at)
+      AND (f.subscribed, f.subscribed_at, f.unsubscribed_at, f.last_event_at)
+          IS NOT DISTINCT FROM (n.subscribed, n.subscribed_at, n.unsubscribed_at, n.last_event_at)
+    RETURNING f.id, n.flips, n.follows, n.at,
+              (n.new_nickname, n.new_subscribed, n.new_subscribed_at, n.new_unsubscribed_at)
+                  IS DISTINCT FROM (n.nickname, n.subscribed, n.subscribed_at, n.unsubscribed_at) AS visible
 ),
 created AS (
-    INSERT INTO {FOLLOWER} (account_id, openid, nickname, subscribed, subscribed_at, unsubscribed_at)
-    SELECT %(account)s, s.openid, s.nickname, true, coalesce(s.subscribed_at, %(now)s), NULL
+    INSERT INTO {FOLLOWER} (account_id, openid, nickname, subscribed, subscribed_at, unsubscribed_at, last_event_at)
+    SELECT %(account)s, s.openid, s.nickname, true, coalesce(s.subscribed_at, %(now)s), NULL,
+           coalesce(s.subscribed_at, %(now)s)
     FROM follower_import s
     WHERE s.subscribed
       AND NOT EXISTS (SELECT 1 FROM {FOLLOWER} f WHERE f.account_id = %(account)s AND f.openid = s.openid)
@@ -94,7 +103,7 @@ kept AS (
     FROM updated WHERE flips
     ON CONFLICT (follower_id, at, kind) DO NOTHING
 )
-SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM updated)
+SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM updated WHERE visible)
 """
 
 
@@ -192,7 +201,7 @@ class PostgresWriter(Writer):
         tagged = csv.writer(self.spool).writerow
         count = 0
         with cur.copy(
-            "COPY accounts_follower (account_id, openid, nickname, subscribed, subscribed_at) FROM STDIN"
+            "COPY accounts_follower (account_id, openid, nickname, subscribed, subscribed_at, last_event_at) FROM STDIN"
         ) as copy:
             write = copy.write_row
             copied = 0
@@ -200,7 +209,8 @@ class PostgresWriter(Writer):
                 count += 1
                 if not subscribed:
                     continue  # not a follower, and never one as far as the console knows: unchanged
-                write((account_id, openid, nickname, True, moment or now))
+                when = moment or now  # the follow's time, and so the newest event seen of the follower
+                write((account_id, openid, nickname, True, when, when))
                 if tags:
                     tagged((openid, tags))
                 copied += 1

@@ -20,23 +20,28 @@ from .writing import Writer, repeat_problems
 SQLITE_CHUNK = 2_000
 
 # The staged rows of known followers, with what the file would make of them (as STAGED_WRITE's
-# `old` and `new` in postgres.py); times are compared as Django stores them (UTC text).
+# `old` and `new` in postgres.py); times are compared as Django stores them (UTC text). `since` is
+# never NULL, so SQLite's max() of it and the row's time is the newer of the two.
 _CHANGES = """
 CREATE TEMP TABLE follower_import_change AS
-SELECT id, follows, at, flips, nickname, subscribed, subscribed_at, unsubscribed_at, new_nickname,
+SELECT id, follows, at, flips, nickname, subscribed, subscribed_at, unsubscribed_at, last_event_at, new_nickname,
+       max(since, at) AS new_last_event_at,
        CASE WHEN flips THEN follows ELSE subscribed END AS new_subscribed,
        CASE WHEN flips AND follows THEN at
             WHEN subscribed AND follows AND NOT untimed THEN at
             ELSE subscribed_at END AS new_subscribed_at,
        CASE WHEN flips AND NOT follows THEN at ELSE unsubscribed_at END AS new_unsubscribed_at
 FROM (
-    SELECT f.id, f.nickname, f.subscribed, f.subscribed_at, f.unsubscribed_at,
-           coalesce(nullif(s.nickname, ''), f.nickname) AS new_nickname,
-           s.subscribed AS follows, coalesce(s.subscribed_at, %(now)s) AS at, s.subscribed_at IS NULL AS untimed,
-           s.subscribed <> f.subscribed AND coalesce(s.subscribed_at, %(now)s) >
-               CASE WHEN f.subscribed THEN f.subscribed_at ELSE coalesce(f.unsubscribed_at, f.subscribed_at) END
-               AS flips
-    FROM follower_import s JOIN accounts_follower f ON f.account_id = %(account)s AND f.openid = s.openid
+    SELECT r.*, r.follows <> r.subscribed AND r.at > r.since AS flips
+    FROM (
+        SELECT f.id, f.nickname, f.subscribed, f.subscribed_at, f.unsubscribed_at, f.last_event_at,
+               coalesce(nullif(s.nickname, ''), f.nickname) AS new_nickname,
+               s.subscribed AS follows, coalesce(s.subscribed_at, %(now)s) AS at, s.subscribed_at IS NULL AS untimed,
+               coalesce(f.last_event_at,
+                        CASE WHEN f.subscribed THEN f.subscribed_at ELSE coalesce(f.unsubscribed_at, f.subscribed_at) END)
+                   AS since
+        FROM follower_import s JOIN accounts_follower f ON f.account_id = %(account)s AND f.openid = s.openid
+    ) r
 )
 """
 
@@ -137,17 +142,23 @@ class SqliteWriter(Writer):
         cur.execute("DROP TABLE IF EXISTS temp.follower_import_change")
         cur.execute(_CHANGES, params)
         cur.execute(
-            "DELETE FROM follower_import_change WHERE (new_nickname, new_subscribed, new_subscribed_at, new_unsubscribed_at)"
-            " IS (nickname, subscribed, subscribed_at, unsubscribed_at)"
+            "DELETE FROM follower_import_change WHERE (new_nickname, new_subscribed, new_subscribed_at, new_unsubscribed_at,"
+            " new_last_event_at) IS (nickname, subscribed, subscribed_at, unsubscribed_at, last_event_at)"
         )
+        # Counted updated when more than last_event_at changes (a row that only raises it is unchanged).
+        cur.execute(
+            "SELECT count(*) FROM follower_import_change WHERE NOT (new_nickname, new_subscribed, new_subscribed_at,"
+            " new_unsubscribed_at) IS (nickname, subscribed, subscribed_at, unsubscribed_at)"
+        )
+        updated = cur.fetchone()[0]
         cur.execute(
             """
             UPDATE accounts_follower SET nickname = c.new_nickname, subscribed = c.new_subscribed,
-                subscribed_at = c.new_subscribed_at, unsubscribed_at = c.new_unsubscribed_at
+                subscribed_at = c.new_subscribed_at, unsubscribed_at = c.new_unsubscribed_at,
+                last_event_at = c.new_last_event_at
             FROM follower_import_change c WHERE accounts_follower.id = c.id
             """
         )
-        updated = cur.rowcount
         cur.execute(
             "INSERT INTO accounts_followerevent (account_id, follower_id, kind, at, recorded_at)"
             " SELECT %(account)s, id, CASE WHEN follows THEN %(subscribe)s ELSE %(unsubscribe)s END, at, %(now)s"
@@ -158,8 +169,10 @@ class SqliteWriter(Writer):
         params["last_id"] = cur.fetchone()[0]
         cur.execute(
             """
-            INSERT INTO accounts_follower (account_id, openid, nickname, subscribed, subscribed_at, unsubscribed_at)
-            SELECT %(account)s, openid, nickname, 1, coalesce(subscribed_at, %(now)s), NULL FROM follower_import s
+            INSERT INTO accounts_follower (account_id, openid, nickname, subscribed, subscribed_at, unsubscribed_at,
+                                           last_event_at)
+            SELECT %(account)s, openid, nickname, 1, coalesce(subscribed_at, %(now)s), NULL,
+                   coalesce(subscribed_at, %(now)s) FROM follower_import s
             WHERE s.subscribed
               AND NOT EXISTS (SELECT 1 FROM accounts_follower f WHERE f.account_id = %(account)s AND f.openid = s.openid)
             """,

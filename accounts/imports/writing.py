@@ -9,9 +9,13 @@ Following state — the rule of accounts.services.apply_follower_events (README,
 events intake") for a file, where a follower has at most one row (a repeat is a bad row):
 a row is an event at its time (empty: the import's moment), a follow when `subscribed` is
 1, an unfollow when 0. It changes the follower's state only when it differs from it *and*
-is newer than the moment that state began (`subscribed_at` when following,
-`unsubscribed_at` otherwise); such a change sets `subscribed` and `subscribed_at` (a
-follow) or `unsubscribed_at` (an unfollow) and is kept as a FollowerEvent. A new openid
+is newer than the newest event seen for the follower (`last_event_at`, whatever source
+brought it, a repeat that changed nothing included; before any was recorded, the moment
+the state began: `subscribed_at` when following, `unsubscribed_at` otherwise); such a
+change sets `subscribed` and `subscribed_at` (a follow) or `unsubscribed_at` (an
+unfollow) and is kept as a FollowerEvent. Every row of a named follower raises
+`last_event_at` to its time when newer (not counted as an update by itself); a new
+follower starts with its row's time. A new openid
 that follows is a new follower with its follow kept; a new openid that does not follow
 writes nothing (counted unchanged: the console already has no such follower). Beyond the
 rule, as before: a follower who follows and stays following takes the file's time (an

@@ -174,6 +174,10 @@ class Follower(models.Model):
     subscribed = models.BooleanField(verbose_name=gettext_lazy("subscribed"), default=True)
     subscribed_at = models.DateTimeField(verbose_name=gettext_lazy("subscribed at"), default=timezone.now)
     unsubscribed_at = models.DateTimeField(verbose_name=gettext_lazy("unsubscribed at"), null=True, blank=True)
+    # The newest follow or unfollow time seen for this follower from any source, whether it changed
+    # anything or not: a later-arriving older event is judged against it (R8). Empty: none seen
+    # since this was added, and the start of the current state stands in for it.
+    last_event_at = models.DateTimeField(verbose_name=gettext_lazy("last event at"), null=True, blank=True)
     # No database FKs on the link table: per-row FK triggers cost more than the inserts when an
     # import links a million followers (the services write only ids they have just read).
     tags = models.ManyToManyField(
@@ -205,7 +209,7 @@ class FollowerEvent(models.Model):
     """A follow or unfollow that changed a follower: follow, unfollow and follow again are all kept (R8).
 
     Written only by accounts.services (one set-based statement per batch of platform events);
-    an event that changes nothing (a repeat, or older than the follower's state) is not kept.
+    an event that changes nothing (a repeat, or not newer than Follower.last_event_at) is not kept.
     """
 
     class Kind(models.TextChoices):

@@ -79,13 +79,13 @@ APPLIED, UNCHANGED, REFUSED = "applied", "unchanged", "refused"
 
 def follow(follower: Follower, *, at: datetime | None = None) -> Follower:
     """The follower follows from `at` (default now); following while following changes nothing, and so
-    does a time older than the follower's last change. Raises time_in_future."""
+    does a time not newer than the newest event seen for the follower. Raises time_in_future."""
     return _change_one(follower, FollowerEvent.Kind.SUBSCRIBE, at)
 
 
 def unfollow(follower: Follower, *, at: datetime | None = None) -> Follower:
     """The follower unfollows at `at` (default now); unfollowing an unfollowed follower changes nothing, and
-    so does a time older than the follower's last change. Raises time_in_future."""
+    so does a time not newer than the newest event seen for the follower. Raises time_in_future."""
     return _change_one(follower, FollowerEvent.Kind.UNSUBSCRIBE, at)
 
 
@@ -113,7 +113,7 @@ def _change_one(follower: Follower, kind: str, at: datetime | None) -> Follower:
     (result,) = apply_follower_events([FollowerEventIn(app_id, follower.openid, kind, at)])
     if result.error is not None:
         raise result.error
-    follower.refresh_from_db(fields=["subscribed", "subscribed_at", "unsubscribed_at"])
+    follower.refresh_from_db(fields=["subscribed", "subscribed_at", "unsubscribed_at", "last_event_at"])
     return follower
 
 
@@ -121,8 +121,11 @@ def apply_follower_events(events: Sequence[FollowerEventIn], *, now: datetime | 
     """Apply up to FOLLOWER_EVENTS_MAX follows and unfollows in one statement, idempotently: the same
     events again change nothing. Returns one EventResult per event, in order.
 
-    Per follower the newest event wins: an event older than the follower's last change changes
-    nothing; a follow of an unknown openid makes the follower. Refused per event (in the results,
+    Per follower the newest event wins: a change applies only when it differs from the follower's
+    state and is newer than the newest event seen for the follower (`last_event_at`, from any
+    source and any earlier batch, including events that changed nothing; before any was recorded,
+    when the state began). Every event raises `last_event_at`, so an older event arriving in a
+    later batch changes nothing. A follow of an unknown openid makes the follower. Refused per event (in the results,
     not raised): account_not_found, follower_not_found (an unfollow of an unknown openid),
     time_in_future. Raises batch_too_large, invalid_input (a kind that is neither, a naive time).
     """

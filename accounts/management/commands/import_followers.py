@@ -32,8 +32,8 @@ class Command(ConsoleCommand):
         "upserted by openid: a re-import adds nothing twice, updates nickname and subscribed_at, and adds tags "
         "without removing any. A 0 row unfollows a known follower at the row's time (subscribed_at is then the "
         "unfollow's time); an unknown openid with 0 is not imported (counted unchanged); a 1 row follows again a "
-        "follower who had unfollowed. A follow or unfollow older than the follower's last change changes "
-        "nothing; each one that changes something is kept in the follower's history (FollowerEvent). Without "
+        "follower who had unfollowed. A follow or unfollow not newer than the newest one seen for the follower "
+        "(from any source) changes nothing; each one that changes something is kept in the follower's history (FollowerEvent). Without "
         "--skip-invalid, one bad row means nothing is imported and the command fails, listing the bad lines."
     )
 
