@@ -208,3 +208,37 @@ def test_an_empty_nickname_keeps_the_known_one_on_sqlite(tmp_path):
     out = run_on_sqlite(tmp_path, NICKNAME_SCRIPT)
     assert out["outs"][1].endswith("3 lines read: 0 created, 2 updated, 1 unchanged, 0 skipped, 0 tags created")
     assert out["followers"] == [["o1", "Ann", False], ["o2", "Bo", True], ["o3", "Cy", True]]
+
+
+# A re-import of rows without a time changed nothing a person sees, yet rewrote every such row
+# (it raised last_event_at to the import's "now"): 250,000 row updates in the million-row bench.
+UNTIMED_SCRIPT = r"""
+import io, json
+from accounts.imports import import_followers
+from accounts.models import OfficialAccount
+acc = OfficialAccount.objects.create(name="Acme", kind="service")
+body = "openid,nickname,tags,subscribed_at\no1,Ann,,\no2,Bo,,2026-01-01T00:00:00Z\n"
+stamps = []
+for _ in range(3):  # the first import, then twice the same file (the staged path)
+    import_followers(acc, io.BytesIO(body.encode()))
+    stamps.append(sorted((o, str(t)) for o, t in acc.followers.values_list("openid", "last_event_at")))
+print(json.dumps({"stamps": stamps}))
+"""
+
+
+def test_a_reimport_of_rows_without_a_time_writes_nothing():
+    account = make_account()
+    body = "o1,Ann,,\no2,Bo,,2026-01-01T00:00:00Z\n"
+    header = "openid,nickname,tags,subscribed_at\n"
+    stamps = []
+    for _ in range(3):
+        load(account, body, header=header)
+        stamps.append(dict(Follower.objects.filter(account=account).values_list("openid", "last_event_at")))
+    assert stamps[0] == stamps[1] == stamps[2]
+    assert stamps[0]["o2"] == day(1)
+
+
+def test_a_reimport_of_rows_without_a_time_writes_nothing_on_sqlite(tmp_path):
+    stamps = run_on_sqlite(tmp_path, UNTIMED_SCRIPT)["stamps"]
+    assert stamps[0] == stamps[1] == stamps[2]
+    assert stamps[0][1][1].startswith("2026-01-01 00:00:00")

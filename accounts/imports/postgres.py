@@ -63,7 +63,9 @@ WITH old AS (
     ) r
 ),
 new AS (
-    SELECT o.*, greatest(since, at) AS new_last_event_at,
+    -- A row without a time ("follows, since some time") is no dated event: it raises last_event_at
+    -- only when it changes the state (then at now); else a re-import would rewrite every such row.
+    SELECT o.*, CASE WHEN untimed AND NOT flips THEN since ELSE greatest(since, at) END AS new_last_event_at,
            CASE WHEN flips THEN follows ELSE subscribed END AS new_subscribed,
            CASE WHEN flips AND follows THEN at
                 WHEN subscribed AND follows AND NOT untimed THEN at

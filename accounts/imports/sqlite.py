@@ -25,7 +25,7 @@ SQLITE_CHUNK = 2_000
 _CHANGES = """
 CREATE TEMP TABLE follower_import_change AS
 SELECT id, follows, at, flips, nickname, subscribed, subscribed_at, unsubscribed_at, last_event_at, new_nickname,
-       max(since, at) AS new_last_event_at,
+       CASE WHEN untimed AND NOT flips THEN since ELSE max(since, at) END AS new_last_event_at,
        CASE WHEN flips THEN follows ELSE subscribed END AS new_subscribed,
        CASE WHEN flips AND follows THEN at
             WHEN subscribed AND follows AND NOT untimed THEN at
