@@ -99,7 +99,7 @@ class BroadcastForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 8, "cols": 40, "spellcheck": "false", "autocomplete": "off"}),
         help_text=gettext_lazy(
             "The followers of a follower-list audience: 2 to 10,000 openids of the account's subscribed "
-            "followers, one a line (or separated by commas)."
+            "followers, one a line (or separated by commas, semicolons or tabs)."
         ),
     )
     recipients_file = forms.FileField(
@@ -107,8 +107,8 @@ class BroadcastForm(forms.ModelForm):
         required=False,
         allow_empty_file=True,  # read_openids refuses an empty file naming it, on the openids' field
         help_text=gettext_lazy(
-            "Optional: a UTF-8 CSV file whose first column is the openid (with or without an “openid” header), "
-            "at most 1 MB. Its openids are added to those above."
+            "Optional: a UTF-8 CSV file whose first column is the openid (with or without an “openid” header; "
+            "commas, semicolons or tabs between columns), at most 1 MB. Its openids are added to those above."
         ),
     )
 
