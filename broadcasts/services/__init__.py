@@ -38,6 +38,7 @@ from .drafts import (
 from .eligibility import SEND_TIME_GRACE, EligibilityReport, check_can_send, eligibility_report, refuse_past_send_time
 from .insight import (
     account_rate,
+    final_at,
     finished_broadcasts,
     measure_broadcast,
     measure_unfollows,
@@ -68,6 +69,7 @@ __all__ = [
     "measure_unfollows",
     "measure_broadcast",
     "account_rate",
+    "final_at",
     "EDITABLE_FIELDS",
     "EligibilityReport",
     "SEND_TIME_GRACE",

@@ -49,6 +49,11 @@ class Figures(NamedTuple):
     is_final: bool
 
 
+def final_at(broadcast: Broadcast) -> datetime | None:
+    """When the broadcast's measure becomes final: HORIZON after its last delivery (None: not finished)."""
+    return broadcast.finished_at + HORIZON if broadcast.finished_at else None
+
+
 def rate(unfollows: int, sent: int) -> Decimal:
     """unfollows / sent as a decimal fraction to 6 places; 0 when nothing was sent."""
     if not sent:
@@ -87,7 +92,7 @@ def unfollow_figures(broadcast: Broadcast, *, now: datetime | None = None) -> Fi
         broadcast_id=broadcast.pk, app_id=broadcast.account.app_id, sent=broadcast.sent_count,
         unfollows_24h=sum(s for _b, _n, s in rows), unfollows_72h=within_72h,
         rate_72h=rate(within_72h, broadcast.sent_count), curve=curve,
-        is_final=broadcast.finished_at is not None and now >= broadcast.finished_at + HORIZON,
+        is_final=broadcast.finished_at is not None and now >= final_at(broadcast),
     )
 
 

@@ -6,21 +6,17 @@ over-marketing flag*, the permission the chart views check)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django import template
 from django.urls import reverse
 
 from operator_console.platform_time import format_moment
 
 from ..models import Broadcast, UnfollowFlag, UnfollowMeasure
-from ..services import account_rate
+from ..services import account_rate, final_at
 
 register = template.Library()
 
 CHART_PERMISSION = "broadcasts.view_unfollowflag"
-# When a measure stops being provisional: 72 h after the broadcast's last delivery (services.insight).
-HORIZON = timedelta(hours=72)
 
 
 def _may_see(context) -> bool:
@@ -52,7 +48,7 @@ def broadcast_unfollow_line(context, broadcast):
     if broadcast.status not in (Broadcast.Status.SENT, Broadcast.Status.PARTIALLY_SENT):
         return {"show": False}
     measure = UnfollowMeasure.objects.filter(broadcast=broadcast).first()
-    until = broadcast.finished_at + HORIZON if broadcast.finished_at else None
+    until = final_at(broadcast)  # when the measure stops being provisional
     return {
         "show": True,
         "url": reverse("admin:broadcasts_unfollow_curve", args=[broadcast.pk]),
